@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * agentguard.h: the ABI shared by the BPF programs (bpf/agentguard.bpf.c) and
+ * userspace (userspace/loader.c, userspace/compile.c). Every map key and value,
+ * every ring buffer record and every constant both sides rely on lives here and
+ * nowhere else. Types are fixed-width and laid out without implicit padding.
+ *
+ * Semantics, with examples
+ * ------------------------
+ * Sessions. Every session is a cgroup v2 directory created by the daemon. The
+ * `sessions` map is keyed by that cgroup's id (its inode number) and holds the
+ * chain of policy ids from the root session to this one:
+ *
+ *     <root>/ticket-summarizer/01JD...            depth 1, policy = {7}
+ *     <root>/ticket-summarizer/01JD.../01JE...    depth 2, policy = {7, 9}
+ *
+ * An action is allowed only if every policy in the chain allows it (a sub-agent
+ * may do only what it and every ancestor allow). A process in a cgroup the agent
+ * made below its session is judged by the deepest session above it. A process
+ * outside every session is never judged: the programs are attached at the
+ * agentguard root only, and they return "allow" when no session is found.
+ *
+ * Network egress. Rules are compiled into one LPM trie, `net_rules`, keyed by
+ * (policy id, kind, address). IPv4 rules are stored as IPv4-mapped IPv6
+ * (::ffff:a.b.c.d/96+n), so connect4 to 10.0.0.1 and connect6 to ::ffff:10.0.0.1
+ * are the same lookup: there is no bypass through mapped addresses. Each trie
+ * value is the union of the port ranges of every rule (of that policy and kind)
+ * whose CIDR contains the entry's prefix, so the single longest-prefix match
+ * answers for every rule that covers the address:
+ *
+ *     allow 10.0.0.0/8 ports [443]; allow 10.1.0.0/16 ports [80]
+ *     -> entry 10.0.0.0/8  {443}
+ *        entry 10.1.0.0/16 {80, 443}      (10.1.2.3:443 is allowed by rule 0)
+ *
+ * The decision for one policy: a matching deny entry (kind AG_NET_DENY) denies;
+ * else a matching allow entry allows; else the policy's egress default.
+ *
+ * Bind. `bind.allow` ports are held in the policy itself (at most
+ * AG_BIND_MAX_RANGES merged ranges). bind() to port 0 (an ephemeral port) is
+ * judged like any port outside the list: denied when a bind section exists.
+ */
+#ifndef AGENTGUARD_H
+#define AGENTGUARD_H
+
+#ifdef __BPF__
+/* vmlinux.h provides __u8 .. __u64 */
+#else
+#include <linux/types.h>
+#endif
+
+#define AG_MAX_DEPTH		8	/* session nesting levels judged */
+#define AG_MAX_CGROUP_DEPTH	16	/* levels below the root walked to find a session */
+#define AG_NET_MAX_RANGES	16	/* port ranges per trie entry after union */
+#define AG_BIND_MAX_RANGES	16	/* merged bind port ranges per policy */
+#define AG_COMM_LEN		16
+#define AG_PATH_LEN		256	/* exec filename bytes carried in an event */
+
+/* Default sizes; the loader may raise them before load. */
+#define AG_DEFAULT_MAX_SESSIONS	 8192
+#define AG_DEFAULT_MAX_POLICIES	 4096
+#define AG_DEFAULT_MAX_NET_RULES 262144
+#define AG_DEFAULT_RINGBUF_BYTES (8u << 20)
+#define AG_DEFAULT_MAX_PROCS	 65536
+
+enum ag_mode {
+	AG_MODE_ENFORCE = 0,
+	AG_MODE_AUDIT	= 1,
+};
+
+/* How a policy treats a resource section. */
+enum ag_section {
+	AG_SECTION_ABSENT = 0,	/* unrestricted, still observed */
+	AG_SECTION_ALLOW  = 1,	/* present, default: allow */
+	AG_SECTION_DENY	  = 2,	/* present, default: deny */
+};
+
+/* Protocol mask of a port range. */
+#define AG_PROTO_TCP	0x1
+#define AG_PROTO_UDP	0x2
+#define AG_PROTO_OTHER	0x4
+#define AG_PROTO_ANY	(AG_PROTO_TCP | AG_PROTO_UDP | AG_PROTO_OTHER)
+
+/* A closed port range [lo, hi] in host byte order, for the protocols in
+ * `proto`, attributed to rule index `rule` of its section. */
+struct ag_port_range {
+	__u16 lo;
+	__u16 hi;
+	__u8  proto;
+	__u8  _pad;
+	__u16 rule;
+};
+
+/* Value of `policies`, keyed by __u32 policy id. */
+struct ag_policy {
+	__u8  mode;		/* enum ag_mode */
+	__u8  egress;		/* enum ag_section */
+	__u8  bind;		/* enum ag_section: ALLOW never occurs, DENY = list given */
+	__u8  nbind;		/* used entries of bind_ranges */
+	__u32 flags;		/* reserved, 0 */
+	struct ag_port_range bind_ranges[AG_BIND_MAX_RANGES];
+};
+
+/* Kinds of `net_rules` entries, the low bit of ag_net_key.policy_kind. */
+#define AG_NET_ALLOW	0
+#define AG_NET_DENY	1
+#define AG_NET_KEY(policy, kind)	(((__u32)(policy) << 1) | (kind))
+/* prefixlen counts the 32 bits of policy_kind, then address bits. */
+#define AG_NET_PREFIX(addr_bits)	(32 + (addr_bits))
+
+struct ag_net_key {
+	__u32 prefixlen;
+	__u32 policy_kind;	/* AG_NET_KEY(); stored big-endian so it is the
+				 * first 32 bits the trie compares */
+	__u8  addr[16];		/* IPv6, or IPv4-mapped IPv6 */
+};
+
+struct ag_net_val {
+	__u32 n;		/* used entries of r */
+	__u32 _pad;
+	struct ag_port_range r[AG_NET_MAX_RANGES];
+};
+
+/* Value of `sessions`, keyed by the session cgroup id (__u64). */
+struct ag_session {
+	__u32 depth;			/* used entries of policy, 1..AG_MAX_DEPTH */
+	__u32 flags;			/* reserved, 0 */
+	__u32 policy[AG_MAX_DEPTH];	/* [0] root session .. [depth-1] this one */
+};
+
+/* Event records on the `events` ring buffer. */
+enum ag_event_type {
+	AG_EV_NET_CONNECT = 1,
+	AG_EV_NET_SEND	  = 2,
+	AG_EV_NET_BIND	  = 3,
+	AG_EV_EXEC	  = 4,
+	AG_EV_EXIT	  = 5,
+};
+
+enum ag_decision {
+	AG_ALLOW = 0,
+	AG_DENY	 = 1,
+	AG_AUDIT = 2,
+};
+
+/* Which rule decided; with ag_event_hdr.rule_idx and .level it names the rule,
+ * e.g. "network.egress.allow[3]" of the policy at chain position level. */
+enum ag_rule_kind {
+	AG_RULE_NONE		= 0,
+	AG_RULE_EGRESS_ALLOW	= 1,
+	AG_RULE_EGRESS_DENY	= 2,
+	AG_RULE_EGRESS_DEFAULT	= 3,
+	AG_RULE_BIND_ALLOW	= 4,
+	AG_RULE_BIND_DEFAULT	= 5,
+	AG_RULE_UNRESTRICTED	= 6,	/* section absent */
+};
+
+struct ag_event_hdr {
+	__u32 type;		/* enum ag_event_type */
+	__u8  decision;		/* enum ag_decision */
+	__u8  rule_kind;	/* enum ag_rule_kind */
+	__u8  level;		/* chain position of the deciding policy */
+	__u8  _pad0;
+	__u16 rule_idx;
+	__u16 _pad1;
+	__u32 pid;		/* thread group id (userspace "pid") */
+	__u64 ktime;		/* bpf_ktime_get_boot_ns() */
+	__u64 session_cgid;	/* the session the actor belongs to */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u64 exec_ktime;	/* boot ns of the actor's last exec, 0 unknown */
+	char  comm[AG_COMM_LEN];
+};
+
+struct ag_event_net {
+	struct ag_event_hdr h;
+	__u8  family;		/* AF_INET or AF_INET6 as the caller used it */
+	__u8  proto;		/* AG_PROTO_* bit of the socket */
+	__u16 port;		/* host byte order */
+	__u32 _pad;
+	__u8  addr[16];		/* IPv4-mapped for AF_INET */
+};
+
+struct ag_event_exec {
+	struct ag_event_hdr h;
+	__u64 parent_exec_ktime;
+	__u32 filename_len;
+	__u32 _pad;
+	char  filename[AG_PATH_LEN];
+};
+
+struct ag_event_exit {
+	struct ag_event_hdr h;
+	__s32 exit_code;	/* wait status as the kernel reports it */
+	__u32 _pad;
+};
+
+/* Value of `procs`, keyed by __u32 tgid: what exec events need of a process. */
+struct ag_proc {
+	__u64 exec_ktime;		/* boot ns of its last exec (or its parent's, if it never exec'd) */
+	__u64 parent_exec_ktime;
+	__u32 ppid;
+	__u32 _pad;
+};
+
+/* Indices of the per-CPU `stats` array. */
+enum ag_stat {
+	AG_STAT_EVENTS_LOST	= 0,	/* ring buffer full */
+	AG_STAT_DECISIONS	= 1,
+	AG_STAT_DENIED		= 2,
+	AG_STAT_AUDITED		= 3,
+	AG_STAT_MAX		= 4,
+};
+
+#endif /* AGENTGUARD_H */

@@ -1,0 +1,340 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * config.c: the daemon config file, read with the strict YAML reader of
+ * manifest.c.
+ */
+#include "config.h"
+#include "manifest.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int config__set_str(char **dst, const char *s)
+{
+	char *d = strdup(s);
+
+	if (!d)
+		return -ENOMEM;
+	free(*dst);
+	*dst = d;
+	return 0;
+}
+
+void config__free(struct ag_config *cfg)
+{
+	free(cfg->manifests);
+	free(cfg->state_dir);
+	free(cfg->socket);
+	free(cfg->cgroup_root);
+	cfg->manifests = cfg->state_dir = cfg->socket = cfg->cgroup_root = NULL;
+}
+
+int config__defaults(struct ag_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->manifests = strdup(CONFIG_DEFAULT_MANIFESTS);
+	cfg->state_dir = strdup(CONFIG_DEFAULT_STATE_DIR);
+	cfg->socket = strdup(CONFIG_DEFAULT_SOCKET);
+	cfg->cgroup_root = NULL;
+	cfg->log_allowed_file_opens = false;
+	cfg->ringbuf_bytes = AG_DEFAULT_RINGBUF_BYTES;
+	cfg->max_sessions = AG_DEFAULT_MAX_SESSIONS;
+	cfg->max_net_rules = AG_DEFAULT_MAX_NET_RULES;
+	cfg->checkpoint_interval_ms = CONFIG_DEFAULT_CHECKPOINT_MS;
+	if (!cfg->manifests || !cfg->state_dir || !cfg->socket) {
+		config__free(cfg);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+struct cctx {
+	const char *file;
+	struct diag_list *dl;
+	int nerr;
+	bool nomem;
+};
+
+static void cerr(struct cctx *c, const struct ynode *n, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void cerr(struct cctx *c, const struct ynode *n, const char *fmt, ...)
+{
+	char *msg = NULL;
+	va_list ap;
+
+	c->nerr++;
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	diag_list__add(c->dl, c->file, n->line, n->col, "%s", msg ? msg : "out of memory");
+	free(msg);
+}
+
+static void ctype(struct cctx *c, const struct ynode *n, const char *key, const char *expected)
+{
+	char q[300] = "";
+
+	if (n->type == YNODE_BAD)
+		return;
+	if (n->type == YNODE_SCALAR && n->len) {
+		q[0] = ' ';
+		ymsg__quote(q + 1, n->str, n->len);
+	}
+	cerr(c, n, "expected %s for '%s', got %s%s", expected, key, ynode__kind(n), q);
+}
+
+/* An absolute path shorter than size bytes, without control characters
+ * (empty allowed when allow_empty), as a new string in *dst. */
+static void cpath(struct cctx *c, const struct ynode *n, const char *key, char **dst,
+		  size_t size, bool allow_empty)
+{
+	char q[300];
+
+	if (n->type != YNODE_SCALAR || yscalar__type(n) != YSCALAR_STR) {
+		ctype(c, n, key, "an absolute path");
+		return;
+	}
+	ymsg__quote(q, n->str, n->len);
+	if (n->len >= size) {
+		cerr(c, n, "path %s for '%s' is too long (%zu bytes, limit %zu)", q, key,
+		     n->len, size - 1);
+		return;
+	}
+	for (size_t i = 0; i < n->len; i++) {
+		if ((unsigned char)n->str[i] < 0x20 || n->str[i] == 0x7f) {
+			cerr(c, n, "path %s for '%s' contains a control character", q, key);
+			return;
+		}
+	}
+	if (n->len ? n->str[0] != '/' : !allow_empty) {
+		cerr(c, n, "relative path %s for '%s' (paths must be absolute)", q, key);
+		return;
+	}
+	free(*dst);
+	*dst = strndup(n->str, n->len);
+	if (!*dst)
+		c->nomem = true;
+}
+
+static bool cuint(struct cctx *c, const struct ynode *n, const char *key,
+		  unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	unsigned long long v = 0;
+	char q[300];
+
+	if (n->type != YNODE_SCALAR || yscalar__type(n) != YSCALAR_INT) {
+		ctype(c, n, key, "an integer");
+		return false;
+	}
+	for (const char *s = n->str; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000000000ULL) {
+			v = ~0ULL;
+			break;
+		}
+		v = v * 10 + (unsigned)(*s - '0');
+	}
+	if (v < min || v > max) {
+		cerr(c, n, "%s out of range for '%s' (expected %llu..%llu)",
+		     ymsg__quote(q, n->str, n->len), key, min, max);
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+/* ringBufferBytes: an integer, or a string "<n>KiB|MiB|GiB". */
+static void cringbuf(struct cctx *c, const struct ynode *n, __u32 *out)
+{
+	static const struct { const char *suffix; unsigned shift; } units[] = {
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 },
+	};
+	unsigned long long v = 0;
+	char q[300];
+
+	if (n->type == YNODE_SCALAR && yscalar__type(n) == YSCALAR_INT) {
+		if (!cuint(c, n, "ringBufferBytes", CONFIG_RINGBUF_MIN, CONFIG_RINGBUF_MAX, &v))
+			return;
+	} else if (n->type == YNODE_SCALAR && yscalar__type(n) == YSCALAR_STR) {
+		const char *s = n->str;
+		size_t i, digits = 0;
+
+		for (; *s >= '0' && *s <= '9' && digits < 8; s++, digits++)
+			v = v * 10 + (unsigned)(*s - '0');
+		for (i = 0; i < 3; i++)
+			if (!strcmp(s, units[i].suffix))
+				break;
+		if (!digits || i == 3 || strlen(n->str) != n->len) {
+			cerr(c, n, "invalid size %s for 'ringBufferBytes' (expected bytes, or a "
+			     "number with unit KiB, MiB or GiB)", ymsg__quote(q, n->str, n->len));
+			return;
+		}
+		v <<= units[i].shift;
+		if (v < CONFIG_RINGBUF_MIN || v > CONFIG_RINGBUF_MAX) {
+			cerr(c, n, "%s out of range for 'ringBufferBytes' (expected 64KiB..1GiB)",
+			     ymsg__quote(q, n->str, n->len));
+			return;
+		}
+	} else {
+		ctype(c, n, "ringBufferBytes", "a size in bytes");
+		return;
+	}
+	if (v & (v - 1)) {
+		cerr(c, n, "%s for 'ringBufferBytes' is not a power of two",
+		     ymsg__quote(q, n->str, n->len));
+		return;
+	}
+	*out = (__u32)v;
+}
+
+static void cbool(struct cctx *c, const struct ynode *n, const char *key, bool *out)
+{
+	if (n->type != YNODE_SCALAR || yscalar__type(n) != YSCALAR_BOOL) {
+		ctype(c, n, key, "true or false");
+		return;
+	}
+	*out = n->str[0] == 't' || n->str[0] == 'T';
+}
+
+enum ckey {
+	K_MANIFESTS, K_STATE_DIR, K_SOCKET, K_CGROUP_ROOT, K_LOG_FILE_OPENS,
+	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_COUNT,
+};
+
+static const char *const ckeys[K_COUNT] = {
+	"manifests", "stateDir", "socket", "cgroupRoot", "logAllowedFileOpens",
+	"ringBufferBytes", "maxSessions", "maxNetRules", "checkpointIntervalMs",
+};
+
+int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
+		      struct diag_list *dl)
+{
+	struct cctx c = { .file = file, .dl = dl };
+	const struct ynode *root, *v;
+	char *str[K_CGROUP_ROOT + 1] = { NULL };
+	struct ag_config n;
+	unsigned long long u;
+	struct ydoc *doc;
+	char q[300];
+
+	if (len > CONFIG_MAX_FILE_BYTES) {
+		diag_list__add(dl, file, 0, 0, "file too large (%zu bytes, limit %u MiB)", len,
+			       CONFIG_MAX_FILE_BYTES >> 20);
+		return -EINVAL;
+	}
+	doc = ydoc__load(file, buf, len, dl);
+	if (!doc)
+		return errno == ENOMEM ? -ENOMEM : -EINVAL;
+	root = ydoc__root(doc);
+	if (!root || (root->type == YNODE_SCALAR && yscalar__type(root) == YSCALAR_NULL)) {
+		ydoc__free(doc);
+		return 0;
+	}
+	if (root->type != YNODE_MAP) {
+		char got[300] = "";
+
+		if (root->type == YNODE_SCALAR && root->len) {
+			got[0] = ' ';
+			ymsg__quote(got + 1, root->str, root->len);
+		}
+		cerr(&c, root, "expected a mapping at the top level, got %s%s",
+		     ynode__kind(root), got);
+		ydoc__free(doc);
+		return -EINVAL;
+	}
+	n = *cfg;
+	for (size_t i = 0; i < root->n; i++) {
+		const struct ynode *k = root->items[2 * i];
+		int key;
+
+		v = root->items[2 * i + 1];
+		if (k->type != YNODE_SCALAR)
+			continue;
+		for (key = 0; key < K_COUNT; key++)
+			if (strlen(ckeys[key]) == k->len && !memcmp(ckeys[key], k->str, k->len))
+				break;
+		switch (key) {
+		case K_MANIFESTS:
+		case K_STATE_DIR:
+		case K_CGROUP_ROOT:
+			cpath(&c, v, ckeys[key], &str[key], CONFIG_PATH_LEN, key == K_CGROUP_ROOT);
+			break;
+		case K_SOCKET:
+			cpath(&c, v, ckeys[key], &str[key], CONFIG_SOCKET_LEN, false);
+			break;
+		case K_LOG_FILE_OPENS:
+			cbool(&c, v, ckeys[key], &n.log_allowed_file_opens);
+			break;
+		case K_RINGBUF:
+			cringbuf(&c, v, &n.ringbuf_bytes);
+			break;
+		case K_MAX_SESSIONS:
+			if (cuint(&c, v, ckeys[key], 1, CONFIG_MAX_SESSIONS_MAX, &u))
+				n.max_sessions = (__u32)u;
+			break;
+		case K_MAX_NET_RULES:
+			if (cuint(&c, v, ckeys[key], 1, CONFIG_MAX_NET_RULES_MAX, &u))
+				n.max_net_rules = (__u32)u;
+			break;
+		case K_CHECKPOINT:
+			if (cuint(&c, v, ckeys[key], CONFIG_CHECKPOINT_MIN, CONFIG_CHECKPOINT_MAX, &u))
+				n.checkpoint_interval_ms = (__u32)u;
+			break;
+		default:
+			cerr(&c, k, "unknown key %s at the top level (expected one of: manifests, "
+			     "stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
+			     "maxSessions, maxNetRules, checkpointIntervalMs)",
+			     ymsg__quote(q, k->str, k->len));
+			break;
+		}
+	}
+	ydoc__free(doc);
+	if (c.nerr || c.nomem) {
+		for (int i = 0; i <= K_CGROUP_ROOT; i++)
+			free(str[i]);
+		return c.nomem ? -ENOMEM : -EINVAL;
+	}
+	if (str[K_MANIFESTS]) {
+		free(n.manifests);
+		n.manifests = str[K_MANIFESTS];
+	}
+	if (str[K_STATE_DIR]) {
+		free(n.state_dir);
+		n.state_dir = str[K_STATE_DIR];
+	}
+	if (str[K_SOCKET]) {
+		free(n.socket);
+		n.socket = str[K_SOCKET];
+	}
+	if (str[K_CGROUP_ROOT]) {
+		free(n.cgroup_root);
+		n.cgroup_root = str[K_CGROUP_ROOT];
+	}
+	*cfg = n;
+	return 0;
+}
+
+int config__parse_file(const char *path, struct ag_config *cfg, struct diag_list *dl)
+{
+	size_t len;
+	char *buf;
+	int err;
+
+	err = yfile__read(path, CONFIG_MAX_FILE_BYTES, &buf, &len);
+	if (err == -EFBIG) {
+		diag_list__add(dl, path, 0, 0, "file too large (limit %u MiB)",
+			       CONFIG_MAX_FILE_BYTES >> 20);
+		return -EINVAL;
+	}
+	if (err) {
+		diag_list__add(dl, path, 0, 0, "cannot read file: %s", strerror(-err));
+		return err;
+	}
+	err = config__parse_buf(path, buf, len, cfg, dl);
+	free(buf);
+	return err;
+}

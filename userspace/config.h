@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * config.h: the daemon's optional YAML config file (`agentguard daemon
+ * --config FILE`). A flat mapping of camelCase keys, read as strictly as a
+ * manifest: unknown keys, wrong types and duplicate keys are errors. Keys and
+ * defaults are documented in docs/manifest.md ("Daemon configuration").
+ */
+#ifndef AG_CONFIG_H
+#define AG_CONFIG_H
+
+#include <stdbool.h>
+#include "agentguard.h"
+#include "diag.h"
+
+#define CONFIG_MAX_FILE_BYTES	(1u << 20)
+#define CONFIG_PATH_LEN		4096	/* path settings are shorter than this */
+#define CONFIG_SOCKET_LEN	108	/* sizeof(sockaddr_un.sun_path) */
+
+#define CONFIG_DEFAULT_MANIFESTS	"/etc/agentguard/agents.d"
+#define CONFIG_DEFAULT_STATE_DIR	"/var/lib/agentguard"
+#define CONFIG_DEFAULT_SOCKET		"/run/agentguard/agentguard.sock"
+#define CONFIG_DEFAULT_CHECKPOINT_MS	1000
+
+#define CONFIG_RINGBUF_MIN	(64u << 10)
+#define CONFIG_RINGBUF_MAX	(1u << 30)
+#define CONFIG_MAX_SESSIONS_MAX	1048576
+#define CONFIG_MAX_NET_RULES_MAX 4194304
+#define CONFIG_CHECKPOINT_MIN	10
+#define CONFIG_CHECKPOINT_MAX	1000
+
+/* Every string is owned by the struct (free with config__free); cgroup_root
+ * NULL or "" means "<cgroup2 mount>/agentguard". */
+struct ag_config {
+	char *manifests;		/* manifests: directory of *.yaml */
+	char *state_dir;		/* stateDir */
+	char *socket;			/* socket: shorter than CONFIG_SOCKET_LEN */
+	char *cgroup_root;		/* cgroupRoot */
+	bool log_allowed_file_opens;	/* logAllowedFileOpens */
+	__u32 ringbuf_bytes;		/* ringBufferBytes: power of two, 64 KiB..1 GiB */
+	__u32 max_sessions;		/* maxSessions: 1..CONFIG_MAX_SESSIONS_MAX */
+	__u32 max_net_rules;		/* maxNetRules: 1..CONFIG_MAX_NET_RULES_MAX */
+	__u32 checkpoint_interval_ms;	/* checkpointIntervalMs: 10..1000 */
+};
+
+/* config__defaults: fill cfg (uninitialised or freed) with the built-in
+ * defaults. Returns 0, or -ENOMEM (cfg then holds NULL strings; it can still
+ * be passed to config__free). */
+int config__defaults(struct ag_config *cfg);
+
+/* config__set_str: replace the string *dst with a copy of s (a command-line
+ * override). Returns 0, or -ENOMEM with *dst unchanged. */
+int config__set_str(char **dst, const char *s);
+
+/* config__free: frees the strings of cfg (not cfg itself); cfg can then be
+ * filled again with config__defaults. */
+void config__free(struct ag_config *cfg);
+
+/* config__parse_buf: apply the settings of the YAML config in buf[0..len)
+ * (`file` names it in diagnostics) on top of cfg. Keys absent from the file
+ * keep cfg's values; an empty file (or one of only comments) changes nothing.
+ * Returns 0, or -EINVAL with every error found appended to dl and cfg left
+ * unchanged, or -ENOMEM (cfg unchanged). */
+int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
+		      struct diag_list *dl);
+
+/* config__parse_file: read path (at most CONFIG_MAX_FILE_BYTES) and apply it
+ * as config__parse_buf does. Returns 0, -EINVAL (errors in dl; cfg
+ * unchanged), or -errno if the file cannot be read (also in dl). */
+int config__parse_file(const char *path, struct ag_config *cfg, struct diag_list *dl);
+
+#endif

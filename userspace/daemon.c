@@ -1,0 +1,1765 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * daemon.c: `agentguard daemon`.
+ *
+ * One thread, one epoll loop over: the listening socket and its clients, a
+ * signalfd (SIGTERM/SIGINT stop, SIGHUP reloads), an inotify fd watching each
+ * session's cgroup.events, the BPF ring buffer, and a timerfd that drains the
+ * ring buffer every AG_TICK_MS (the BPF side wakes us only past a fill
+ * threshold: no wakeup per event) and commits the log once per checkpoint
+ * interval (group commit: one fdatasync and one signature per interval).
+ */
+#include "daemon.h"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <limits.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/inotify.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+
+#include "agentguard.h"
+#include "cgroup.h"
+#include "compile.h"
+#include "config.h"
+#include "diag.h"
+#include "enforcer.h"
+#include "event.h"
+#include "jsonw.h"
+#include "log.h"
+#include "manifest.h"
+#include "proto.h"
+#include "version.h"
+
+#define AG_TICK_MS		10
+#define MAX_CLIENTS		128
+#define CLIENT_TIMEOUT_MS	10000
+#define SESSION_BUCKETS		4096
+#define PROC_BUCKETS		4096
+#define MAX_PROC_CACHE		65536
+#define SESSION_ID_LEN		26
+
+/* ------------------------------------------------------------------------ */
+/* State                                                                     */
+
+struct agent {
+	char *name;
+	const struct manifest *m;	/* owned by the daemon's manifest set */
+	char generation[MANIFEST_GENERATION_LEN + 1];
+	__u32 policy_id;
+	struct compiled_policy cp;
+	int nsessions;
+	struct agent *next;
+};
+
+struct session {
+	char id[SESSION_ID_LEN + 1];
+	__u64 cgid;
+	char *path;			/* cgroup directory */
+	struct agent *agent;
+	struct session *parent;
+	int depth;			/* 1 for a root session */
+	char **lineage;			/* depth ids, root first; [depth-1] == id */
+	int wd;				/* inotify watch on cgroup.events */
+	struct session *hnext;		/* hash chain by cgid */
+	struct session *next, *prev;	/* list of all */
+};
+
+/* What userspace remembers of a session process, for events that do not
+ * carry it (exe and exec ids come from its exec event). */
+struct proc_info {
+	__u32 pid;
+	__u64 exec_ktime, parent_exec_ktime;
+	char *exe;
+	struct proc_info *hnext;
+};
+
+struct client {
+	int fd;
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	int pidfd;
+	char *buf;
+	size_t len;
+	__u64 deadline_ms;
+};
+
+struct daemon {
+	struct ag_config cfg;
+	char cg_mount[PATH_MAX];
+	char root[PATH_MAX];
+	char hostname[256];
+
+	struct manifest_set *set;
+	struct agent *agents;
+	__u32 next_policy_id;
+
+	struct session *sessions;			/* list */
+	struct session *by_cgid[SESSION_BUCKETS];
+	int nsessions;
+
+	struct proc_info *procs[PROC_BUCKETS];
+	int nprocs;
+
+	struct enforcer *enf;
+	struct ag_log *log;
+	struct jsonw jw;
+	bool log_failed;
+
+	int epfd, lfd, sigfd, tfd, infd, rootlock;
+	struct client clients[MAX_CLIENTS];
+	int nclients;
+
+	__s64 boot_to_real_ns;		/* CLOCK_REALTIME - CLOCK_BOOTTIME */
+	__u64 lost_reported;
+	__u64 now_ms;
+	__u64 last_commit_ms;
+	bool stop;
+	bool reload;
+};
+
+/* epoll tags */
+enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_INOTIFY, TAG_RINGBUF, TAG_CLIENT = 0x100 };
+
+static struct daemon *G;	/* for the ring buffer callback only */
+
+static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void errmsg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("agentguard: daemon: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static __u64 clock_ns(clockid_t c)
+{
+	struct timespec ts;
+
+	clock_gettime(c, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void update_clock(struct daemon *d)
+{
+	__u64 b1 = clock_ns(CLOCK_BOOTTIME), r = clock_ns(CLOCK_REALTIME);
+	__u64 b2 = clock_ns(CLOCK_BOOTTIME);
+
+	d->boot_to_real_ns = (__s64)r - (__s64)(b1 / 2 + b2 / 2);
+	d->now_ms = clock_ns(CLOCK_MONOTONIC) / 1000000;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The log                                                                   */
+
+static void emit(struct daemon *d, struct ev *e)
+{
+	size_t len;
+	const char *line;
+	int err;
+
+	if (!e->time_ns)
+		e->time_ns = clock_ns(CLOCK_REALTIME);
+	if (!e->decision)
+		e->mode = NULL;	/* the mode qualifies a decision only */
+	err = event__format(&d->jw, log__size(d->log), d->hostname, e, &line, &len);
+	if (!err)
+		err = log__append(d->log, line, len);
+	if (err && !d->log_failed) {
+		/* The log is the product: a daemon that cannot write it stops. */
+		errmsg("cannot append to the log: %s", strerror(-err));
+		d->log_failed = true;
+		d->stop = true;
+	}
+}
+
+static void commit(struct daemon *d)
+{
+	int err = log__commit(d->log);
+
+	if (err && !d->log_failed) {
+		errmsg("cannot commit the log: %s", strerror(-err));
+		d->log_failed = true;
+		d->stop = true;
+	}
+	d->last_commit_ms = d->now_ms;
+}
+
+static void set_session_fields(struct ev *e, const struct session *s)
+{
+	if (!s)
+		return;
+	e->agent = s->agent->name;
+	e->generation = s->agent->generation;
+	e->mode = s->agent->m->mode == AG_MODE_AUDIT ? "audit" : "enforce";
+	e->session = s->id;
+	e->lineage = (const char *const *)s->lineage;
+	e->nlineage = s->depth;
+}
+
+static void extra_reason(struct jsonw *w, const void *ctx)
+{
+	jsonw__key_string(w, "reason", ctx);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sessions                                                                  */
+
+static struct session *session_by_cgid(struct daemon *d, __u64 cgid)
+{
+	for (struct session *s = d->by_cgid[cgid % SESSION_BUCKETS]; s; s = s->hnext)
+		if (s->cgid == cgid)
+			return s;
+	return NULL;
+}
+
+static struct session *session_by_wd(struct daemon *d, int wd)
+{
+	for (struct session *s = d->sessions; s; s = s->next)
+		if (s->wd == wd)
+			return s;
+	return NULL;
+}
+
+/* A ULID: 48-bit ms timestamp and 80 random bits, Crockford base32. Sortable
+ * by start time, unique without coordination. */
+static void new_session_id(char out[SESSION_ID_LEN + 1])
+{
+	static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+	unsigned char raw[16];
+	__u64 ms = clock_ns(CLOCK_REALTIME) / 1000000;
+	int bit = 0;
+
+	for (int i = 0; i < 6; i++)
+		raw[i] = ms >> (40 - 8 * i);
+	if (getrandom(raw + 6, 10, 0) != 10) {
+		for (int i = 6; i < 16; i++)
+			raw[i] = rand();
+	}
+	/* 128 bits as 26 base32 digits: the first digit carries 3 bits */
+	for (int i = 0; i < SESSION_ID_LEN; i++) {
+		int nbits = i == 0 ? 3 : 5, v = 0;
+
+		for (int k = 0; k < nbits; k++, bit++)
+			v = (v << 1) | ((raw[bit / 8] >> (7 - bit % 8)) & 1);
+		out[i] = b32[v];
+	}
+	out[SESSION_ID_LEN] = 0;
+}
+
+static void session_free(struct session *s)
+{
+	if (!s)
+		return;
+	if (s->lineage)
+		for (int i = 0; i < s->depth; i++)
+			free(s->lineage[i]);
+	free(s->lineage);
+	free(s->path);
+	free(s);
+}
+
+static void session_unlink(struct daemon *d, struct session *s)
+{
+	struct session **pp = &d->by_cgid[s->cgid % SESSION_BUCKETS];
+
+	while (*pp && *pp != s)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = s->hnext;
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		d->sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	d->nsessions--;
+	s->agent->nsessions--;
+}
+
+static void drain_events(struct daemon *d);
+
+/* End s and every session below it: the ring buffer is drained first so their
+ * last events are attributed, then the map entries and cgroups go. */
+static void session_end(struct daemon *d, struct session *s, const char *reason, bool kill)
+{
+	struct session *c, *n;
+
+	for (c = d->sessions; c; c = n) {
+		n = c->next;
+		if (c->parent == s) {
+			session_end(d, c, reason, kill);
+			n = d->sessions;	/* the list changed */
+		}
+	}
+	if (kill)
+		cgroup__kill(s->path);
+	drain_events(d);
+	enforcer__del_session(d->enf, s->cgid);
+	if (s->wd >= 0)
+		inotify_rm_watch(d->infd, s->wd);
+	{
+		struct ev e = { .type = "session.end", .decision = NULL };
+
+		set_session_fields(&e, s);
+		e.extra = extra_reason;
+		e.extra_ctx = reason;
+		emit(d, &e);
+	}
+	/* A populated cgroup cannot be removed; after a kill it empties within
+	 * moments, so retry briefly. */
+	for (int i = 0; i < 100 && cgroup__rmdir_tree(s->path) == -EBUSY; i++)
+		usleep(10000);
+	session_unlink(d, s);
+	session_free(s);
+}
+
+static int session_chain(const struct session *parent, const struct agent *a,
+			 struct ag_session *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (parent) {
+		int i = 0;
+
+		for (const struct session *p = parent; p; p = p->parent)
+			i++;
+		if (i + 1 > AG_MAX_DEPTH)
+			return -E2BIG;
+		out->depth = i + 1;
+		for (const struct session *p = parent; p; p = p->parent)
+			out->policy[--i] = p->agent->policy_id;
+	} else {
+		out->depth = 1;
+	}
+	out->policy[out->depth - 1] = a->policy_id;
+	return 0;
+}
+
+/* Rewrite the sessions map entry of every session (after a policy id changed). */
+static int sessions_refresh(struct daemon *d)
+{
+	int err = 0;
+
+	for (struct session *s = d->sessions; s; s = s->next) {
+		struct ag_session v;
+
+		err = session_chain(s->parent, s->agent, &v) ?:
+		      enforcer__add_session(d->enf, s->cgid, &v) ?: err;
+	}
+	return err;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Agents and manifests                                                      */
+
+static struct agent *agent_find(struct daemon *d, const char *name)
+{
+	for (struct agent *a = d->agents; a; a = a->next)
+		if (!strcmp(a->name, name))
+			return a;
+	return NULL;
+}
+
+struct manifest_extra {
+	const char *file;
+	const char *previous;
+};
+
+static void extra_manifest(struct jsonw *w, const void *ctx)
+{
+	const struct manifest_extra *x = ctx;
+
+	jsonw__key_object(w, "manifest");
+	jsonw__key_string(w, "file", x->file);
+	if (x->previous)
+		jsonw__key_string(w, "previous_generation", x->previous);
+	jsonw__object_end(w);
+}
+
+static void extra_rejected(struct jsonw *w, const void *ctx)
+{
+	const struct diag *dg = ctx;
+
+	jsonw__key_object(w, "manifest");
+	jsonw__key_string(w, "file", dg->file);
+	if (dg->line > 0) {
+		jsonw__key_uint(w, "line", dg->line);
+		jsonw__key_uint(w, "column", dg->col);
+	}
+	jsonw__key_string(w, "error", dg->msg);
+	jsonw__object_end(w);
+}
+
+static void log_rejected(struct daemon *d, struct diag_list *dl)
+{
+	diag_list__print(dl, stderr);
+	for (int i = 0; i < dl->n; i++) {
+		struct ev e = { .type = "manifest.rejected" };
+
+		e.extra = extra_rejected;
+		e.extra_ctx = &dl->v[i];
+		emit(d, &e);
+	}
+	diag_list__free(dl);
+}
+
+/* End every session of agent a (and the sessions below them). */
+static void end_sessions_of(struct daemon *d, struct agent *a, const char *why)
+{
+	for (struct session *s = d->sessions, *n; s; s = n) {
+		n = s->next;
+		if (s->agent == a) {
+			session_end(d, s, why, true);
+			n = d->sessions;	/* the list changed */
+		}
+	}
+}
+
+/*
+ * Load (or reload) every manifest. All or nothing: any error leaves every
+ * agent's previous generation in force and logs manifest.rejected for each
+ * error. A new or changed agent gets a new policy id; its trie entries and
+ * policy record are written first, then every live session's chain is
+ * switched to it (one map update per session, so no decision ever sees a
+ * half-written policy), and only then is the old policy removed. An agent no
+ * longer in any manifest has its sessions ended.
+ */
+static int load_manifests(struct daemon *d)
+{
+	struct pending {
+		struct agent *a;	/* existing agent, or NULL for a new one */
+		const struct manifest *m;
+		__u32 id;
+		struct compiled_policy cp;
+	} *pend;
+	struct diag_list dl = {};
+	struct manifest_set *set = NULL;
+	size_t np = 0;
+	struct agent *a;
+	int err;
+
+	err = manifest_set__load_dir(d->cfg.manifests, &set, &dl);
+	if (err) {
+		if (dl.n == 0)
+			diag_list__add(&dl, d->cfg.manifests, 0, 0, "cannot load manifests: %s",
+				       strerror(-err));
+		log_rejected(d, &dl);
+		return -EINVAL;
+	}
+	pend = calloc(set->n ? set->n : 1, sizeof(*pend));
+	if (!pend) {
+		manifest_set__free(set);
+		return -ENOMEM;
+	}
+
+	/* 1. compile and write every new or changed generation */
+	for (size_t i = 0; i < set->n; i++) {
+		const struct manifest *m = set->v[i];
+
+		a = agent_find(d, m->name);
+		if (a && !strcmp(a->generation, m->generation))
+			continue;
+		pend[np].a = a;
+		pend[np].m = m;
+		pend[np].id = d->next_policy_id++;
+		err = compile__policy(m, &pend[np].cp, &dl);
+		if (!err) {
+			err = enforcer__set_policy(d->enf, pend[np].id, &pend[np].cp);
+			if (err)
+				diag_list__add(&dl, m->file, 0, 0, "cannot load agent '%s' into the kernel: %s",
+					       m->name, strerror(-err));
+		}
+		if (err) {
+			compiled_policy__free(&pend[np].cp);
+			for (size_t k = 0; k < np; k++) {
+				enforcer__del_policy(d->enf, pend[k].id, &pend[k].cp);
+				compiled_policy__free(&pend[k].cp);
+			}
+			free(pend);
+			manifest_set__free(set);
+			log_rejected(d, &dl);
+			return err;
+		}
+		np++;
+	}
+
+	/* 2. swap: agents point into the new set, sessions follow */
+	for (size_t i = 0; i < set->n; i++) {
+		a = agent_find(d, set->v[i]->name);
+		if (a)
+			a->m = set->v[i];
+	}
+	for (size_t i = 0; i < np; i++) {
+		struct pending *p = &pend[i];
+		struct manifest_extra x = { .file = p->m->file };
+		char prev[MANIFEST_GENERATION_LEN + 1] = "";
+		struct compiled_policy oldcp = {};
+		__u32 oldid = 0;
+
+		a = p->a;
+		if (!a) {
+			a = calloc(1, sizeof(*a));
+			if (!a || !(a->name = strdup(p->m->name))) {
+				free(a);
+				enforcer__del_policy(d->enf, p->id, &p->cp);
+				compiled_policy__free(&p->cp);
+				continue;
+			}
+			a->next = d->agents;
+			d->agents = a;
+		} else {
+			strcpy(prev, a->generation);
+			oldid = a->policy_id;
+			oldcp = a->cp;
+			x.previous = prev;
+		}
+		a->m = p->m;
+		strcpy(a->generation, p->m->generation);
+		a->policy_id = p->id;
+		a->cp = p->cp;
+		if (oldid) {
+			sessions_refresh(d);
+			enforcer__del_policy(d->enf, oldid, &oldcp);
+			compiled_policy__free(&oldcp);
+		}
+		{
+			struct ev e = { .type = "manifest.loaded", .agent = a->name,
+					.generation = a->generation,
+					.mode = a->m->mode == AG_MODE_AUDIT ? "audit" : "enforce" };
+
+			e.extra = extra_manifest;
+			e.extra_ctx = &x;
+			emit(d, &e);
+		}
+	}
+	free(pend);
+
+	/* 3. agents gone from the manifests */
+	for (struct agent **pp = &d->agents; *pp;) {
+		a = *pp;
+		if (manifest_set__find(set, a->name)) {
+			pp = &a->next;
+			continue;
+		}
+		end_sessions_of(d, a, "agent removed from the manifests");
+		enforcer__del_policy(d->enf, a->policy_id, &a->cp);
+		*pp = a->next;
+		compiled_policy__free(&a->cp);
+		free(a->name);
+		free(a);
+	}
+	manifest_set__free(d->set);
+	d->set = set;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Process cache and ring buffer events                                      */
+
+static struct proc_info *proc_get(struct daemon *d, __u32 pid)
+{
+	for (struct proc_info *p = d->procs[pid % PROC_BUCKETS]; p; p = p->hnext)
+		if (p->pid == pid)
+			return p;
+	return NULL;
+}
+
+static void proc_del(struct daemon *d, __u32 pid)
+{
+	struct proc_info **pp = &d->procs[pid % PROC_BUCKETS];
+
+	while (*pp && (*pp)->pid != pid)
+		pp = &(*pp)->hnext;
+	if (*pp) {
+		struct proc_info *p = *pp;
+
+		*pp = p->hnext;
+		free(p->exe);
+		free(p);
+		d->nprocs--;
+	}
+}
+
+static void proc_set(struct daemon *d, __u32 pid, __u64 exec_ktime, __u64 parent_exec_ktime,
+		     const char *exe)
+{
+	struct proc_info *p = proc_get(d, pid);
+
+	if (!p) {
+		if (d->nprocs >= MAX_PROC_CACHE)
+			return;
+		p = calloc(1, sizeof(*p));
+		if (!p)
+			return;
+		p->pid = pid;
+		p->hnext = d->procs[pid % PROC_BUCKETS];
+		d->procs[pid % PROC_BUCKETS] = p;
+		d->nprocs++;
+	}
+	free(p->exe);
+	p->exe = strdup(exe);
+	p->exec_ktime = exec_ktime;
+	p->parent_exec_ktime = parent_exec_ktime;
+}
+
+/* exec_id: base64url("<host>:<exec boot ns>:<pid>"), unique on the host across
+ * pid reuse (the same pid cannot exec twice in the same nanosecond). */
+static void exec_id(const struct daemon *d, __u64 ktime, __u32 pid, char *out, size_t len)
+{
+	static const char b64[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	char raw[340];
+	int n = snprintf(raw, sizeof(raw), "%s:%llu:%u", d->hostname,
+			 (unsigned long long)ktime, pid);
+	size_t o = 0;
+
+	if (n < 0 || n >= (int)sizeof(raw))
+		n = sizeof(raw) - 1;
+	for (int i = 0; i < n && o + 5 < len; i += 3) {
+		__u32 v = (unsigned char)raw[i] << 16;
+		int rem = n - i;
+
+		if (rem > 1)
+			v |= (unsigned char)raw[i + 1] << 8;
+		if (rem > 2)
+			v |= (unsigned char)raw[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		if (rem > 1)
+			out[o++] = b64[(v >> 6) & 63];
+		if (rem > 2)
+			out[o++] = b64[v & 63];
+	}
+	out[o] = 0;
+}
+
+static const char *decision_name(__u8 d)
+{
+	return d == AG_DENY ? "deny" : d == AG_AUDIT ? "audit" : "allow";
+}
+
+static void rule_name(const struct session *s, const struct ag_event_hdr *h, char *buf,
+		      size_t len)
+{
+	const char *base;
+	const struct session *owner = s;
+
+	switch (h->rule_kind) {
+	case AG_RULE_EGRESS_ALLOW: base = "network.egress.allow"; break;
+	case AG_RULE_EGRESS_DENY: base = "network.egress.deny"; break;
+	case AG_RULE_EGRESS_DEFAULT: base = "network.egress.default"; break;
+	case AG_RULE_BIND_ALLOW: base = "network.bind.allow"; break;
+	case AG_RULE_BIND_DEFAULT: base = "network.bind.default"; break;
+	case AG_RULE_UNRESTRICTED: base = "unrestricted"; break;
+	default: base = NULL; break;
+	}
+	buf[0] = 0;
+	if (!base)
+		return;
+	/* A rule of an ancestor's manifest is named "<agent>:<rule>". */
+	if (s) {
+		int up = s->depth - 1 - h->level;
+
+		while (up-- > 0 && owner->parent)
+			owner = owner->parent;
+	}
+	if (h->rule_kind == AG_RULE_EGRESS_ALLOW || h->rule_kind == AG_RULE_EGRESS_DENY ||
+	    h->rule_kind == AG_RULE_BIND_ALLOW)
+		snprintf(buf, len, "%s%s%s[%u]", owner && owner != s ? owner->agent->name : "",
+			 owner && owner != s ? ":" : "", base, h->rule_idx);
+	else
+		snprintf(buf, len, "%s%s%s", owner && owner != s ? owner->agent->name : "",
+			 owner && owner != s ? ":" : "", base);
+}
+
+struct exit_extra {
+	int code;
+};
+
+static void extra_exit(struct jsonw *w, const void *ctx)
+{
+	const struct exit_extra *x = ctx;
+	int st = x->code;
+
+	if ((st & 0x7f) == 0)
+		jsonw__key_int(w, "exit_code", (st >> 8) & 0xff);
+	else
+		jsonw__key_int(w, "signal", st & 0x7f);
+}
+
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+	const struct ag_event_hdr *h = data;
+	char comm[AG_COMM_LEN + 1], rule[160], ip[INET6_ADDRSTRLEN];
+	char eid[512], peid[512];
+	struct session *s;
+	struct proc_info *p;
+	struct ev e = {};
+
+	if (size < sizeof(*h))
+		return 0;
+	s = session_by_cgid(d, h->session_cgid);
+	set_session_fields(&e, s);
+	e.time_ns = h->ktime + d->boot_to_real_ns;
+	e.decision = decision_name(h->decision);
+	e.has_process = true;
+	e.pid = h->pid;
+	e.ppid = h->ppid;
+	e.uid = h->uid;
+	memcpy(comm, h->comm, AG_COMM_LEN);
+	comm[AG_COMM_LEN] = 0;
+	e.comm = comm;
+	if (h->exec_ktime) {
+		exec_id(d, h->exec_ktime, h->pid, eid, sizeof(eid));
+		e.exec_id = eid;
+	}
+	p = proc_get(d, h->pid);
+	if (p && p->exec_ktime == h->exec_ktime)
+		e.exe = p->exe;
+	rule_name(s, h, rule, sizeof(rule));
+	if (rule[0])
+		e.rule = rule;
+
+	switch (h->type) {
+	case AG_EV_NET_CONNECT:
+	case AG_EV_NET_SEND:
+	case AG_EV_NET_BIND: {
+		const struct ag_event_net *n = data;
+		static const __u8 mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+		if (size < sizeof(*n))
+			return 0;
+		e.type = h->type == AG_EV_NET_CONNECT ? "network.connect" :
+			 h->type == AG_EV_NET_SEND ? "network.send" : "network.bind";
+		e.target = EV_TARGET_NET;
+		if (!memcmp(n->addr, mapped, 12) && n->family == 2)
+			inet_ntop(AF_INET, n->addr + 12, ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, n->addr, ip, sizeof(ip));
+		e.ip = ip;
+		e.port = n->port;
+		e.protocol = n->proto == AG_PROTO_TCP ? "tcp" :
+			     n->proto == AG_PROTO_UDP ? "udp" : "other";
+		emit(d, &e);
+		break;
+	}
+	case AG_EV_EXEC: {
+		const struct ag_event_exec *x = data;
+		char path[AG_PATH_LEN + 1];
+		size_t n;
+
+		if (size < sizeof(*x))
+			return 0;
+		n = x->filename_len < AG_PATH_LEN ? x->filename_len : AG_PATH_LEN - 1;
+		memcpy(path, x->filename, n);
+		path[n] = 0;
+		proc_set(d, h->pid, h->exec_ktime, x->parent_exec_ktime, path);
+		e.type = "process.exec";
+		e.exe = path;
+		e.target = EV_TARGET_EXEC;
+		e.path = path;
+		if (x->parent_exec_ktime && h->ppid) {
+			exec_id(d, x->parent_exec_ktime, h->ppid, peid, sizeof(peid));
+			e.parent_exec_id = peid;
+		}
+		emit(d, &e);
+		break;
+	}
+	case AG_EV_EXIT: {
+		const struct ag_event_exit *x = data;
+		struct exit_extra xx;
+
+		if (size < sizeof(*x))
+			return 0;
+		xx.code = x->exit_code;
+		e.type = "process.exit";
+		e.decision = NULL;
+		e.rule = NULL;
+		e.extra = extra_exit;
+		e.extra_ctx = &xx;
+		emit(d, &e);
+		proc_del(d, h->pid);
+		break;
+	}
+	default:
+		break;
+	}
+	return 0;
+}
+
+static void extra_count(struct jsonw *w, const void *ctx)
+{
+	jsonw__key_uint(w, "count", *(const __u64 *)ctx);
+}
+
+/* Consume everything ready, then account for what the kernel dropped. */
+static void drain_events(struct daemon *d)
+{
+	__u64 st[AG_STAT_MAX];
+
+	update_clock(d);
+	enforcer__poll(d->enf, 0);
+	if (enforcer__stats(d->enf, st) == 0 && st[AG_STAT_EVENTS_LOST] > d->lost_reported) {
+		__u64 n = st[AG_STAT_EVENTS_LOST] - d->lost_reported;
+		struct ev e = { .type = "events.lost" };
+
+		d->lost_reported = st[AG_STAT_EVENTS_LOST];
+		e.extra = extra_count;
+		e.extra_ctx = &n;
+		emit(d, &e);
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Socket requests                                                           */
+
+static json_t *error_resp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *error_resp(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return json_pack("{s:b, s:s}", "ok", 0, "error", buf);
+}
+
+static void read_proc_str(pid_t pid, const char *what, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	int fd;
+
+	buf[0] = 0;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
+	if (!strcmp(what, "exe")) {
+		n = readlink(path, buf, len - 1);
+		buf[n > 0 ? n : 0] = 0;
+		return;
+	}
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	buf[strcspn(buf, "\n")] = 0;
+}
+
+/* May the caller start sessions of a? root always; else session.users and
+ * session.groups (names resolved now, so renamed accounts follow). */
+static bool caller_allowed(const struct client *c, const struct manifest *m)
+{
+	if (c->uid == 0)
+		return true;
+	for (size_t i = 0; i < m->session.nusers; i++) {
+		const struct manifest_principal *u = &m->session.users[i];
+
+		struct passwd *pw;
+
+		if (u->numeric) {
+			if (u->id == c->uid)
+				return true;
+			continue;
+		}
+		pw = getpwnam(u->name);
+		if (pw && pw->pw_uid == c->uid)
+			return true;
+	}
+	if (m->session.ngroups) {
+		gid_t groups[256];
+		int ng = 256;
+		struct passwd *pw = getpwuid(c->uid);
+
+		if (pw && getgrouplist(pw->pw_name, c->gid, groups, &ng) < 0)
+			ng = 0;
+		if (!pw) {
+			groups[0] = c->gid;
+			ng = 1;
+		}
+		for (size_t i = 0; i < m->session.ngroups; i++) {
+			const struct manifest_principal *g = &m->session.groups[i];
+			gid_t want;
+
+			if (g->numeric) {
+				want = g->id;
+			} else {
+				struct group *gr = getgrnam(g->name);
+
+				if (!gr)
+					continue;
+				want = gr->gr_gid;
+			}
+			for (int k = 0; k < ng; k++)
+				if (groups[k] == want)
+					return true;
+		}
+	}
+	return false;
+}
+
+/* The session the process pid is in (its cgroup or the deepest session
+ * cgroup above it), or NULL. *inside is set when the process is anywhere
+ * below the agentguard root. */
+static struct session *session_of_pid(struct daemon *d, pid_t pid, bool *inside)
+{
+	char rel[PATH_MAX], full[PATH_MAX * 2];
+	size_t rootlen = strlen(d->root);
+
+	*inside = false;
+	if (cgroup__of_pid(pid, rel, sizeof(rel)))
+		return NULL;
+	snprintf(full, sizeof(full), "%s%s", d->cg_mount, strcmp(rel, "/") ? rel : "");
+	if (strncmp(full, d->root, rootlen) || (full[rootlen] && full[rootlen] != '/'))
+		return NULL;
+	*inside = true;
+	while (strlen(full) > rootlen) {
+		__u64 id;
+		char *slash;
+
+		if (cgroup__id(full, &id) == 0) {
+			struct session *s = session_by_cgid(d, id);
+
+			if (s)
+				return s;
+		}
+		slash = strrchr(full, '/');
+		if (!slash)
+			break;
+		*slash = 0;
+	}
+	return NULL;
+}
+
+/* A pidfd polls readable once its process has exited. */
+static bool pidfd_alive(int pidfd)
+{
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+
+	if (pidfd < 0)
+		return true;	/* no pidfd support: the move itself is the check */
+	return poll(&pfd, 1, 0) == 0;
+}
+
+struct start_extra {
+	const char *agent;
+	const char *reason;
+};
+
+static void extra_refused(struct jsonw *w, const void *ctx)
+{
+	jsonw__key_string(w, "reason", ctx);
+}
+
+static json_t *refuse(struct daemon *d, const struct client *c, const char *agent,
+		      struct session *parent, const char *why)
+{
+	char comm[64], exe[PATH_MAX];
+	struct ev e = { .type = "session.start", .decision = "deny" };
+
+	read_proc_str(c->pid, "comm", comm, sizeof(comm));
+	read_proc_str(c->pid, "exe", exe, sizeof(exe));
+	set_session_fields(&e, parent);
+	e.agent = agent;
+	e.generation = NULL;
+	{
+		struct agent *a = agent_find(d, agent);
+
+		if (a)
+			e.generation = a->generation;
+	}
+	e.has_process = true;
+	e.pid = c->pid;
+	e.uid = c->uid;
+	e.comm = comm;
+	e.exe = exe[0] ? exe : NULL;
+	e.extra = extra_refused;
+	e.extra_ctx = why;
+	emit(d, &e);
+	return error_resp("cannot start a session of '%s': %s", agent, why);
+}
+
+static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "agent"));
+	struct session *parent, *s = NULL;
+	struct ag_session chain;
+	char why[256], comm[64], exe[PATH_MAX];
+	struct agent *a;
+	bool inside;
+	json_t *lin;
+	int err;
+
+	if (!name)
+		return error_resp("malformed request: 'agent' must be a string");
+	if (!manifest__valid_name(name))
+		return error_resp("malformed request: invalid agent name");
+	parent = session_of_pid(d, c->pid, &inside);
+	a = agent_find(d, name);
+	if (!a)
+		return refuse(d, c, name, parent, "no such agent");
+	if (inside && !parent)
+		return refuse(d, c, name, NULL, "caller is in the agentguard cgroup tree but in no live session");
+	if (!caller_allowed(c, a->m)) {
+		snprintf(why, sizeof(why), "uid %u is not in session.users or session.groups",
+			 (unsigned)c->uid);
+		return refuse(d, c, name, parent, why);
+	}
+	if (parent) {
+		const struct manifest *pm = parent->agent->m;
+		bool named = false;
+
+		for (size_t i = 0; pm && i < pm->delegation.nagents; i++)
+			if (!strcmp(pm->delegation.agents[i], name))
+				named = true;
+		if (!named) {
+			snprintf(why, sizeof(why), "delegation.agents of '%s' does not name it",
+				 parent->agent->name);
+			return refuse(d, c, name, parent, why);
+		}
+		/* every ancestor's maxDepth bounds how far below it this may be */
+		for (const struct session *p = parent; p; p = p->parent) {
+			int dist = parent->depth + 1 - p->depth;
+
+			if (!p->agent->m || dist > (int)p->agent->m->delegation.max_depth) {
+				snprintf(why, sizeof(why),
+					 "delegation.maxDepth of '%s' is %u; this would be depth %d",
+					 p->agent->name,
+					 p->agent->m ? p->agent->m->delegation.max_depth : 0, dist);
+				return refuse(d, c, name, parent, why);
+			}
+		}
+		if (parent->depth + 1 > AG_MAX_DEPTH)
+			return refuse(d, c, name, parent, "session nesting is too deep");
+	}
+	if (d->nsessions >= (int)d->cfg.max_sessions)
+		return refuse(d, c, name, parent, "too many live sessions");
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return error_resp("out of memory");
+	s->wd = -1;
+	new_session_id(s->id);
+	s->agent = a;
+	s->parent = parent;
+	s->depth = parent ? parent->depth + 1 : 1;
+	s->lineage = calloc(s->depth, sizeof(char *));
+	if (!s->lineage ||
+	    asprintf(&s->path, "%s/%s/%s", parent ? parent->path : d->root, name, s->id) < 0) {
+		s->path = NULL;
+		session_free(s);
+		return error_resp("out of memory");
+	}
+	for (int i = 0; i < s->depth - 1; i++)
+		s->lineage[i] = strdup(parent->lineage[i]);
+	s->lineage[s->depth - 1] = strdup(s->id);
+
+	err = cgroup__mkdir_p(s->path);
+	if (err) {
+		json_t *r = error_resp("cannot create cgroup '%s': %s", s->path, strerror(-err));
+
+		session_free(s);
+		return r;
+	}
+	err = cgroup__id(s->path, &s->cgid) ?: session_chain(parent, a, &chain) ?:
+	      enforcer__add_session(d->enf, s->cgid, &chain);
+	if (err) {
+		json_t *r = error_resp("cannot register session: %s", strerror(-err));
+
+		rmdir(s->path);
+		session_free(s);
+		return r;
+	}
+	/* Register before the move: the first action of the caller in its new
+	 * cgroup is already judged. */
+	s->hnext = d->by_cgid[s->cgid % SESSION_BUCKETS];
+	d->by_cgid[s->cgid % SESSION_BUCKETS] = s;
+	s->next = d->sessions;
+	if (d->sessions)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->nsessions++;
+	a->nsessions++;
+
+	read_proc_str(c->pid, "comm", comm, sizeof(comm));
+	read_proc_str(c->pid, "exe", exe, sizeof(exe));
+	err = cgroup__move_pid(s->path, c->pid);
+	if (!err && !pidfd_alive(c->pidfd))
+		err = -ESRCH;	/* the caller died; its pid may name another process */
+	if (err) {
+		json_t *r = error_resp("cannot move pid %d into '%s': %s", (int)c->pid, s->path,
+				       strerror(-err));
+
+		session_end(d, s, "start failed", true);
+		return r;
+	}
+	{
+		char wpath[PATH_MAX + 32];
+
+		snprintf(wpath, sizeof(wpath), "%s/cgroup.events", s->path);
+		s->wd = inotify_add_watch(d->infd, wpath, IN_MODIFY);
+	}
+	{
+		struct ev e = { .type = "session.start", .decision = "allow" };
+
+		set_session_fields(&e, s);
+		e.has_process = true;
+		e.pid = c->pid;
+		e.uid = c->uid;
+		e.comm = comm;
+		e.exe = exe[0] ? exe : NULL;
+		emit(d, &e);
+	}
+	lin = json_array();
+	for (int i = 0; i < s->depth; i++)
+		json_array_append_new(lin, json_string(s->lineage[i]));
+	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:o}", "ok", 1, "session", s->id,
+			 "agent", name, "cgroup", s->path, "cgroup_id", (json_int_t)s->cgid,
+			 "lineage", lin);
+}
+
+static json_t *handle_status(struct daemon *d)
+{
+	json_t *agents = json_array(), *sessions = json_array(), *hooks = json_array();
+	const struct enforcer_hook *hk;
+	__u64 st[AG_STAT_MAX] = {};
+	size_t nh;
+
+	for (struct agent *a = d->agents; a; a = a->next) {
+		json_array_append_new(agents, json_pack("{s:s, s:s, s:s, s:s, s:i}",
+			"name", a->name, "generation", a->generation, "file", a->m->file,
+			"mode", a->m->mode == AG_MODE_AUDIT ? "audit" : "enforce",
+			"sessions", a->nsessions));
+	}
+	for (struct session *s = d->sessions; s; s = s->next) {
+		json_t *lin = json_array();
+
+		for (int i = 0; i < s->depth; i++)
+			json_array_append_new(lin, json_string(s->lineage[i]));
+		json_array_append_new(sessions, json_pack("{s:s, s:s, s:s, s:I, s:o}",
+			"id", s->id, "agent", s->agent->name, "cgroup", s->path,
+			"cgroup_id", (json_int_t)s->cgid, "lineage", lin));
+	}
+	hk = enforcer__hooks(d->enf, &nh);
+	for (size_t i = 0; i < nh; i++)
+		json_array_append_new(hooks, json_pack("{s:s, s:s}", "hook", hk[i].name,
+			"mode", hk[i].attached ? "enforce" : "unavailable"));
+	enforcer__stats(d->enf, st);
+	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+		"ok", 1, "host", d->hostname, "cgroup_root", d->root,
+		"agents", agents, "sessions", sessions, "hooks", hooks,
+		"counters", "decisions", (json_int_t)st[AG_STAT_DECISIONS],
+		"denied", (json_int_t)st[AG_STAT_DENIED],
+		"audited", (json_int_t)st[AG_STAT_AUDITED],
+		"events_lost", (json_int_t)st[AG_STAT_EVENTS_LOST],
+		"log_entries", (json_int_t)log__size(d->log));
+}
+
+static void client_close(struct daemon *d, int i)
+{
+	struct client *c = &d->clients[i];
+
+	epoll_ctl(d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	free(c->buf);
+	d->nclients--;
+	if (i != d->nclients) {
+		d->clients[i] = d->clients[d->nclients];
+		struct epoll_event ev = { .events = EPOLLIN, .data.u64 = TAG_CLIENT + i };
+
+		epoll_ctl(d->epfd, EPOLL_CTL_MOD, d->clients[i].fd, &ev);
+	}
+}
+
+/* Send a response; a client that does not take it at once is dropped. */
+static bool client_send(struct client *c, json_t *resp)
+{
+	char *s = json_dumps(resp, JSON_COMPACT);
+	bool ok = false;
+
+	json_decref(resp);
+	if (s) {
+		size_t n = strlen(s);
+
+		s[n] = 0;
+		ok = send(c->fd, s, n, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)n &&
+		     send(c->fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+	}
+	free(s);
+	return ok;
+}
+
+static json_t *handle_request(struct daemon *d, struct client *c, const char *line, size_t len)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(line, len, 0, &jerr), *resp;
+	const char *op;
+
+	if (!req)
+		return error_resp("malformed request: %s at column %d", jerr.text, jerr.column);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		return error_resp("malformed request: expected a JSON object");
+	}
+	/* what the kernel reported before this request is logged before it */
+	drain_events(d);
+	op = json_string_value(json_object_get(req, "op"));
+	if (!op)
+		resp = error_resp("malformed request: 'op' must be a string");
+	else if (!strcmp(op, "session.start"))
+		resp = handle_session_start(d, c, req);
+	else if (!strcmp(op, "status"))
+		resp = handle_status(d);
+	else
+		resp = error_resp("unknown op '%.64s'", op);
+	json_decref(req);
+	return resp;
+}
+
+static void client_readable(struct daemon *d, int i)
+{
+	struct client *c = &d->clients[i];
+	ssize_t n;
+	char *nl;
+
+	n = read(c->fd, c->buf + c->len, PROTO_MAX_FRAME - c->len);
+	if (n <= 0) {
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		client_close(d, i);
+		return;
+	}
+	c->len += n;
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		size_t l = nl - c->buf;
+		json_t *resp = handle_request(d, c, c->buf, l);
+
+		memmove(c->buf, nl + 1, c->len - l - 1);
+		c->len -= l + 1;
+		c->deadline_ms = d->now_ms + CLIENT_TIMEOUT_MS;
+		if (!client_send(c, resp)) {
+			client_close(d, i);
+			return;
+		}
+	}
+	if (c->len == PROTO_MAX_FRAME) {
+		client_send(c, error_resp("request too large (limit %d bytes)", PROTO_MAX_FRAME));
+		client_close(d, i);
+	}
+}
+
+static void accept_clients(struct daemon *d)
+{
+	for (;;) {
+		struct ucred cr;
+		socklen_t sl = sizeof(cr);
+		int fd = accept4(d->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct client *c;
+
+		if (fd < 0)
+			return;
+		if (d->nclients == MAX_CLIENTS ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl) < 0) {
+			static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
+
+			/* best effort: the client learns why, or sees EOF */
+			(void)!send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+			close(fd);
+			continue;
+		}
+		c = &d->clients[d->nclients];
+		memset(c, 0, sizeof(*c));
+		c->fd = fd;
+		c->pid = cr.pid;
+		c->uid = cr.uid;
+		c->gid = cr.gid;
+		c->buf = malloc(PROTO_MAX_FRAME);
+		/* Pin the peer's identity now: SO_PEERPIDFD (Linux 6.5), else
+		 * pidfd_open. A pid reused later cannot pass for it. */
+		{
+			int pfd = -1;
+			socklen_t pl = sizeof(pfd);
+
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pfd, &pl) < 0)
+				pfd = syscall(SYS_pidfd_open, cr.pid, 0);
+			c->pidfd = pfd;
+		}
+		if (!c->buf) {
+			close(fd);
+			if (c->pidfd >= 0)
+				close(c->pidfd);
+			continue;
+		}
+		c->deadline_ms = d->now_ms + CLIENT_TIMEOUT_MS;
+		{
+			struct epoll_event ev = { .events = EPOLLIN,
+						  .data.u64 = TAG_CLIENT + d->nclients };
+
+			epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+		}
+		d->nclients++;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
+/* Set-up                                                                    */
+
+static int listen_socket(const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char dir[PATH_MAX];
+	int fd, err;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	snprintf(dir, sizeof(dir), "%s", path);
+	if (strrchr(dir, '/')) {
+		*strrchr(dir, '/') = 0;
+		if (dir[0] && cgroup__mkdir_p(dir))
+			return -errno;
+	}
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* a live daemon answers; a stale socket file does not */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || chmod(path, 0666) < 0 ||
+	    listen(fd, 128) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+static void epoll_add(struct daemon *d, int fd, __u64 tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	epoll_ctl(d->epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* Sessions left by a daemon that did not stop cleanly: their processes ran
+ * unsupervised, so they are ended (killed) and logged, and their cgroups
+ * removed. */
+static void clean_leftovers(struct daemon *d)
+{
+	char p[PATH_MAX * 2];
+	struct dirent *de;
+	DIR *dir = opendir(d->root);
+
+	if (!dir)
+		return;
+	while ((de = readdir(dir))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", d->root, de->d_name);
+		if (cgroup__populated(p) == 1) {
+			struct ev e = { .type = "session.end", .agent = de->d_name };
+
+			e.extra = extra_reason;
+			e.extra_ctx = "left by a previous daemon";
+			emit(d, &e);
+			cgroup__kill(p);
+		}
+		for (int i = 0; i < 100 && cgroup__rmdir_tree(p) == -EBUSY; i++)
+			usleep(10000);
+	}
+	closedir(dir);
+}
+
+struct start_info {
+	const struct daemon *d;
+	const struct log_open_info *li;
+};
+
+static void extra_start(struct jsonw *w, const void *ctx)
+{
+	const struct start_info *si = ctx;
+	const struct enforcer_hook *hk;
+	size_t nh;
+
+	jsonw__key_object(w, "daemon");
+	jsonw__key_string(w, "version", AG_VERSION);
+	jsonw__key_string(w, "cgroup_root", si->d->root);
+	jsonw__key_object(w, "hooks");
+	hk = enforcer__hooks(si->d->enf, &nh);
+	for (size_t i = 0; i < nh; i++)
+		jsonw__key_string(w, hk[i].name, hk[i].attached ? "enforce" : "unavailable");
+	jsonw__object_end(w);
+	jsonw__object_end(w);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: agentguard daemon [--config FILE] [--manifests DIR] [--state-dir DIR]\n"
+"                         [--socket PATH] [--cgroup-root PATH]\n"
+"\n"
+"Loads the eBPF programs, compiles every manifest DIR/*.yaml into BPF maps,\n"
+"serves the session socket and writes the signed event log under the state\n"
+"directory. Prints 'ready' on stdout once enforcement is active.\n"
+"SIGTERM or SIGINT stops it (live sessions are ended); SIGHUP reloads manifests.\n"
+"\n"
+"  --config FILE       YAML configuration (docs/config.md); flags override it\n"
+"  --manifests DIR     manifest directory (default /etc/agentguard/agents.d)\n"
+"  --state-dir DIR     log and keys (default /var/lib/agentguard)\n"
+"  --socket PATH       unix socket (default /run/agentguard/agentguard.sock)\n"
+"  --cgroup-root PATH  session cgroup root (default <cgroup2 mount>/agentguard)\n");
+}
+
+static void shutdown_all(struct daemon *d, const char *why)
+{
+	while (d->sessions) {
+		struct session *s = d->sessions;
+
+		while (s->parent)
+			s = s->parent;
+		session_end(d, s, why, true);
+	}
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "manifests", required_argument, NULL, 'm' },
+		{ "state-dir", required_argument, NULL, 's' },
+		{ "socket", required_argument, NULL, 'S' },
+		{ "cgroup-root", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{}
+	};
+	const char *o_manifests = NULL, *o_state = NULL, *o_socket = NULL, *o_root = NULL;
+	const char *o_config = NULL;
+	struct daemon *d;
+	struct log_open_info li = {};
+	int opt, err, status = 1;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': o_config = optarg; break;
+		case 'm': o_manifests = optarg; break;
+		case 's': o_state = optarg; break;
+		case 'S': o_socket = optarg; break;
+		case 'r': o_root = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		errmsg("unexpected argument '%s'", argv[optind]);
+		return 2;
+	}
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		errmsg("out of memory");
+		return 1;
+	}
+	G = d;
+	d->epfd = d->lfd = d->sigfd = d->tfd = d->infd = d->rootlock = -1;
+	d->next_policy_id = 1;
+	config__defaults(&d->cfg);
+	if (o_config) {
+		struct diag_list dl = {};
+
+		if (config__parse_file(o_config, &d->cfg, &dl)) {
+			diag_list__print(&dl, stderr);
+			diag_list__free(&dl);
+			errmsg("cannot load config '%s'", o_config);
+			return 1;
+		}
+	}
+	if (o_manifests)
+		config__set_str(&d->cfg.manifests, o_manifests);
+	if (o_state)
+		config__set_str(&d->cfg.state_dir, o_state);
+	if (o_socket)
+		config__set_str(&d->cfg.socket, o_socket);
+	if (o_root)
+		config__set_str(&d->cfg.cgroup_root, o_root);
+
+	if (gethostname(d->hostname, sizeof(d->hostname) - 1) < 0)
+		strcpy(d->hostname, "localhost");
+	update_clock(d);
+
+	err = cgroup__find_mount(d->cg_mount, sizeof(d->cg_mount));
+	if (err) {
+		errmsg("cannot find the cgroup2 mount in /proc/self/mountinfo: %s", strerror(-err));
+		goto out;
+	}
+	if (d->cfg.cgroup_root && d->cfg.cgroup_root[0])
+		snprintf(d->root, sizeof(d->root), "%s", d->cfg.cgroup_root);
+	else
+		if (snprintf(d->root, sizeof(d->root), "%s/agentguard", d->cg_mount) >=
+		    (int)sizeof(d->root)) {
+			errmsg("cgroup2 mount path '%s' is too long", d->cg_mount);
+			goto out;
+		}
+	while (strlen(d->root) > 1 && d->root[strlen(d->root) - 1] == '/')
+		d->root[strlen(d->root) - 1] = 0;
+	if (cgroup__level(d->cg_mount, d->root) < 1) {
+		errmsg("cgroup root '%s' must be a directory below the cgroup2 mount '%s'",
+		       d->root, d->cg_mount);
+		goto out;
+	}
+	err = cgroup__mkdir_p(d->root);
+	if (err) {
+		errmsg("cannot create cgroup root '%s': %s", d->root, strerror(-err));
+		goto out;
+	}
+	/* One daemon per root: a second one must not touch the first's sessions. */
+	d->rootlock = open(d->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d->rootlock < 0 || flock(d->rootlock, LOCK_EX | LOCK_NB) < 0) {
+		errmsg("cgroup root '%s' is in use by another daemon", d->root);
+		goto out;
+	}
+	d->lfd = listen_socket(d->cfg.socket);
+	if (d->lfd < 0) {
+		errmsg("cannot listen on '%s': %s", d->cfg.socket,
+		       d->lfd == -EADDRINUSE ? "another daemon is serving it" : strerror(-d->lfd));
+		goto out;
+	}
+
+	err = cgroup__mkdir_p(d->cfg.state_dir);
+	if (err) {
+		errmsg("cannot create state dir '%s': %s", d->cfg.state_dir, strerror(-err));
+		goto out;
+	}
+	d->log = log__open(d->cfg.state_dir, d->hostname, &li);
+	if (!d->log) {
+		errmsg("cannot open the log in '%s': %s", d->cfg.state_dir, strerror(errno));
+		goto out;
+	}
+	jsonw__init(&d->jw, 0);
+
+	{
+		struct enforcer_opts eo = {
+			.root_path = d->root, .cgroup_mount = d->cg_mount,
+			.ringbuf_bytes = d->cfg.ringbuf_bytes,
+			.max_sessions = d->cfg.max_sessions,
+			.max_net_rules = d->cfg.max_net_rules,
+			.on_event = on_event, .ctx = d,
+		};
+
+		d->enf = enforcer__open(&eo);
+		if (!d->enf) {
+			errmsg("cannot load the BPF programs: %s", strerror(errno));
+			goto out;
+		}
+	}
+	{
+		struct start_info si = { .d = d, .li = &li };
+		struct ev e = { .type = "daemon.start" };
+
+		e.extra = extra_start;
+		e.extra_ctx = &si;
+		emit(d, &e);
+	}
+	if (li.dropped_bytes) {
+		struct ev e = { .type = "log.recovered" };
+		char why[128];
+
+		snprintf(why, sizeof(why), "torn tail of %llu bytes removed",
+			 (unsigned long long)li.dropped_bytes);
+		e.extra = extra_reason;
+		e.extra_ctx = why;
+		emit(d, &e);
+	}
+	clean_leftovers(d);
+	if (load_manifests(d)) {
+		errmsg("cannot load manifests from '%s'", d->cfg.manifests);
+		goto out_stop;
+	}
+
+	d->infd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	{
+		sigset_t ss;
+
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGTERM);
+		sigaddset(&ss, SIGINT);
+		sigaddset(&ss, SIGHUP);
+		sigprocmask(SIG_BLOCK, &ss, NULL);
+		d->sigfd = signalfd(-1, &ss, SFD_NONBLOCK | SFD_CLOEXEC);
+		signal(SIGPIPE, SIG_IGN);
+	}
+	if (d->infd < 0 || d->epfd < 0 || d->tfd < 0 || d->sigfd < 0) {
+		errmsg("cannot set up the event loop: %s", strerror(errno));
+		goto out_stop;
+	}
+	{
+		struct itimerspec its = { .it_interval = { 0, AG_TICK_MS * 1000000 },
+					  .it_value = { 0, AG_TICK_MS * 1000000 } };
+
+		timerfd_settime(d->tfd, 0, &its, NULL);
+	}
+	epoll_add(d, d->lfd, TAG_LISTEN);
+	epoll_add(d, d->sigfd, TAG_SIGNAL);
+	epoll_add(d, d->tfd, TAG_TIMER);
+	epoll_add(d, d->infd, TAG_INOTIFY);
+	epoll_add(d, enforcer__ringbuf_fd(d->enf), TAG_RINGBUF);
+	commit(d);
+
+	printf("ready\n");
+	fflush(stdout);
+
+	while (!d->stop) {
+		struct epoll_event evs[64];
+		int n = epoll_wait(d->epfd, evs, 64, 1000);
+
+		if (n < 0 && errno != EINTR)
+			break;
+		update_clock(d);
+		for (int i = 0; i < n && !d->stop; i++) {
+			__u64 tag = evs[i].data.u64;
+
+			if (tag == TAG_LISTEN) {
+				accept_clients(d);
+			} else if (tag == TAG_SIGNAL) {
+				struct signalfd_siginfo si;
+
+				while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP)
+						d->reload = true;
+					else
+						d->stop = true;
+				}
+			} else if (tag == TAG_TIMER) {
+				__u64 exp;
+
+				(void)!read(d->tfd, &exp, sizeof(exp));
+				drain_events(d);
+			} else if (tag == TAG_RINGBUF) {
+				drain_events(d);
+			} else if (tag == TAG_INOTIFY) {
+				char buf[4096] __attribute__((aligned(8)));
+				ssize_t len;
+
+				while ((len = read(d->infd, buf, sizeof(buf))) > 0) {
+					for (char *p = buf; p < buf + len;) {
+						struct inotify_event *ie = (void *)p;
+						struct session *s = session_by_wd(d, ie->wd);
+
+						if (s && cgroup__populated(s->path) == 0)
+							session_end(d, s, "cgroup empty", false);
+						p += sizeof(*ie) + ie->len;
+					}
+				}
+			} else if (tag >= TAG_CLIENT && tag < TAG_CLIENT + MAX_CLIENTS) {
+				int ci = tag - TAG_CLIENT;
+
+				if (ci < d->nclients)
+					client_readable(d, ci);
+			}
+		}
+		if (d->reload) {
+			d->reload = false;
+			drain_events(d);
+			load_manifests(d);
+		}
+		/* clients that stall are dropped */
+		for (int i = d->nclients - 1; i >= 0; i--)
+			if (d->clients[i].deadline_ms < d->now_ms)
+				client_close(d, i);
+		if (d->now_ms - d->last_commit_ms >= d->cfg.checkpoint_interval_ms)
+			commit(d);
+	}
+
+out_stop:
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->cfg.socket);
+		d->lfd = -1;
+	}
+	if (d->enf) {
+		drain_events(d);
+		shutdown_all(d, "daemon stopped");
+		drain_events(d);
+	}
+	if (d->log && !d->log_failed) {
+		struct ev e = { .type = "daemon.stop" };
+
+		emit(d, &e);
+		commit(d);
+		status = d->log_failed ? 1 : 0;
+	}
+out:
+	if (d->lfd >= 0) {
+		close(d->lfd);
+		unlink(d->cfg.socket);
+	}
+	while (d->nclients)
+		client_close(d, 0);
+	enforcer__destroy(d->enf);
+	if (d->log)
+		log__close(d->log);
+	jsonw__free(&d->jw);
+	for (struct agent *a = d->agents, *n; a; a = n) {
+		n = a->next;
+		compiled_policy__free(&a->cp);
+		free(a->name);
+		free(a);
+	}
+	manifest_set__free(d->set);
+	for (int i = 0; i < PROC_BUCKETS; i++)
+		while (d->procs[i])
+			proc_del(d, d->procs[i]->pid);
+	if (d->epfd >= 0) close(d->epfd);
+	if (d->sigfd >= 0) close(d->sigfd);
+	if (d->tfd >= 0) close(d->tfd);
+	if (d->infd >= 0) close(d->infd);
+	if (d->rootlock >= 0) {
+		cgroup__rmdir_tree(d->root);	/* only what we own: we hold its lock */
+		close(d->rootlock);
+	}
+	config__free(&d->cfg);
+	free(d);
+	return status;
+}

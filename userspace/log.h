@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * log.h: the tamper-evident signed event log (DESIGN.md section 6).
+ *
+ * Layout under <state-dir>:
+ *   keys/log.key                  Ed25519 private key, mode 0600
+ *   keys/log.vkey                 verifier key, mode 0644
+ *   log/entries-<seq %012>.jsonl  entries, one JSON object per line; the
+ *                                 name carries the seq of its first line
+ *   log/leaves                    32-byte RFC 6962 leaf hash per entry
+ *   log/checkpoints               every signed checkpoint, one after another
+ *   log/checkpoint                the newest one (atomically replaced)
+ *
+ * The writer is single-threaded: one struct ag_log is used by one thread.
+ * Entries are buffered and written in large writes; log__commit() makes them
+ * durable and seals them under a new signed checkpoint. See docs/log.md.
+ */
+#ifndef AG_LOG_H
+#define AG_LOG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LOG_ENTRY_MAX		(64 * 1024)	/* bytes of one entry */
+#define LOG_ROTATE_DEFAULT	(64ULL << 20)	/* bytes of one entries file */
+#define LOG_ROTATE_MIN		4096
+#define LOG_HASH_SIZE		32
+#define LOG_MSG_MAX		512
+
+struct ag_log;
+
+/* What log__open() found and repaired. */
+struct log_open_info {
+	uint64_t entries;		/* entries in the log (= next seq) */
+	uint64_t checkpoint_size;	/* size of the newest checkpoint */
+	uint64_t unsealed;		/* entries after it that were kept */
+	bool created;			/* a new log and key were created */
+	uint64_t dropped_bytes;		/* torn tail cut from the entries */
+	uint64_t dropped_lines;		/* lines in it (a partial one counts) */
+	uint64_t leaves_repaired;	/* leaf records rewritten or added */
+	uint64_t leaves_dropped;	/* leaf records past the entries removed */
+	uint64_t checkpoints_dropped_bytes; /* torn note cut from 'checkpoints' */
+	bool checkpoint_restored;	/* 'checkpoint' rewritten from 'checkpoints' */
+	char origin[256];		/* the log's origin / key name */
+	char error[LOG_MSG_MAX];	/* on failure: what failed and why */
+};
+
+/* log__open: opens (creating as needed) the log under state_dir: the
+ * directories, the key pair (origin "agentguard/<hostname>" for a new key;
+ * an existing key keeps its name), and recovers from a crash: a torn or
+ * invalid tail after the newest checkpoint is truncated, the leaves store
+ * is repaired from the entries, a torn note is cut from 'checkpoints' and
+ * 'checkpoint' is restored. info (optional) reports what was found and
+ * done. Returns NULL with errno set on failure (info->error says what):
+ * EUCLEAN if the sealed part of the log contradicts its newest checkpoint
+ * (entries missing or changed: recovery would destroy evidence, so the log
+ * must be moved aside and verified), EPERM for a key file others may read,
+ * EINVAL for a bad hostname, or the errno of a failed system call. */
+struct ag_log *log__open(const char *state_dir, const char *hostname,
+			 struct log_open_info *info);
+
+/* log__set_rotate_bytes: start a new entries file before an entry would
+ * make the current one larger than bytes (>= LOG_ROTATE_MIN). Returns 0 or
+ * -EINVAL. */
+int log__set_rotate_bytes(struct ag_log *log, uint64_t bytes);
+
+/* log__size: the number of entries, i.e. the seq of the next entry. */
+uint64_t log__size(const struct ag_log *log);
+
+/* log__checkpoint_size: the size of the newest checkpoint. */
+uint64_t log__checkpoint_size(const struct ag_log *log);
+
+/* log__origin: the log's origin (key name), owned by log. */
+const char *log__origin(const struct ag_log *log);
+
+/* log__append: appends entry[0..len), one JSON object without newline that
+ * begins with {"seq":<log__size()>, and is at most LOG_ENTRY_MAX bytes.
+ * Buffered: written when the buffer is large, durable at log__commit().
+ * Returns 0; -EINVAL for a wrong seq prefix, an embedded newline or NUL,
+ * or a size over the limit (the entry is not taken); or the -errno of a
+ * failed write of earlier entries (the entry is not taken, nothing is
+ * lost: the next commit retries). The JSON itself is not validated here
+ * (the daemon writes it with jsonw). */
+int log__append(struct ag_log *log, const char *entry, size_t len);
+
+/* log__commit: writes buffered entries and leaf hashes, fdatasyncs them,
+ * and if the log grew since the last checkpoint (or has none) signs a new
+ * checkpoint: appended to 'checkpoints' (fdatasync) and atomically replacing
+ * 'checkpoint'. Returns 0 or -errno; after an error the state is intact and
+ * the next commit retries. */
+int log__commit(struct ag_log *log);
+
+/* log__root: root hash of the tree over all appended entries. Returns 0 or
+ * -EIO. */
+int log__root(struct ag_log *log, uint8_t root[LOG_HASH_SIZE]);
+
+/* log__close: commits (errors ignored: call log__commit() first to see
+ * them) and frees log; NULL is a no-op. */
+void log__close(struct ag_log *log);
+
+struct log_verify_result {
+	uint64_t entries;		/* complete entry lines */
+	uint64_t checkpoints;		/* notes in 'checkpoints' */
+	bool have_checkpoint;		/* at least one checkpoint */
+	uint64_t newest_size;		/* newest checkpoint (0 if none) */
+	uint8_t newest_root[LOG_HASH_SIZE]; /* its root (empty tree if none) */
+	uint64_t unsealed;		/* entries - newest_size */
+	uint64_t torn_bytes;		/* bytes of a final line without newline */
+	char error[LOG_MSG_MAX];	/* "entry <i>: <reason>" or
+					 * "checkpoint <k>: <reason>" */
+};
+
+/* log__verify: verifies the log in logdir against the verifier key text:
+ * every entry line is valid JSON beginning with {"seq":<its index>, across
+ * the entry files in order; every leaf hash equals the leaves store; every
+ * note in 'checkpoints' (and 'checkpoint') is signed by the key, has the
+ * key's origin, sizes never decrease, no size exceeds the entries, and each
+ * root equals the root recomputed over the entries at that size. A final
+ * line without newline (an interrupted write) is not an entry: it is
+ * counted in torn_bytes. Returns 0 if the log verifies; -EBADMSG if it does
+ * not (res->error names the first failing entry or checkpoint); -EINVAL
+ * for a bad verifier key, or -errno if the log cannot be read (res->error
+ * says what failed). */
+int log__verify(const char *logdir, const char *vkey_text,
+		struct log_verify_result *res);
+
+/* Subcommands (argv[0] is the subcommand's name). Return the exit status. */
+int cmd_log(int argc, char **argv);
+int cmd_events(int argc, char **argv);
+
+/* log__entry_files: the entry files of logdir sorted by first seq, as a
+ * malloc'd array of malloc'd names in *names (free each, then the array)
+ * and their first seqs in *firsts (malloc'd). Returns the count, or
+ * -errno. Used by `events` to follow the log. */
+long log__entry_files(const char *logdir, char ***names, uint64_t **firsts);
+
+#endif

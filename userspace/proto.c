@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "proto.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+const char *proto__socket_path(const char *explicit_path)
+{
+	const char *env;
+
+	if (explicit_path && *explicit_path)
+		return explicit_path;
+	env = getenv("AGENTGUARD_SOCKET");
+	if (env && *env)
+		return env;
+	return PROTO_DEFAULT_SOCKET;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char *out = NULL, *buf = NULL;
+	size_t len = 0;
+	json_t *resp = NULL;
+	json_error_t jerr;
+	int fd = -1, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path '%s' is too long", path);
+		errno = ENAMETOOLONG;
+		return NULL;
+	}
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot connect to '%s': %s (is the daemon running?)",
+			 path, strerror(e));
+		goto fail;
+	}
+	out = json_dumps(req, JSON_COMPACT);
+	if (!out) {
+		e = ENOMEM;
+		snprintf(err, errlen, "cannot encode request");
+		goto fail;
+	}
+	{
+		size_t ol = strlen(out);
+
+		if ((e = -write_all(fd, out, ol)) || (e = -write_all(fd, "\n", 1))) {
+			snprintf(err, errlen, "cannot send request: %s", strerror(e));
+			goto fail;
+		}
+	}
+	buf = malloc(PROTO_MAX_FRAME + 1);
+	if (!buf) {
+		e = ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+		int r = poll(&pfd, 1, timeout_ms);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			e = r == 0 ? ETIMEDOUT : errno;
+			snprintf(err, errlen, "no response from '%s': %s", path, strerror(e));
+			goto fail;
+		}
+		n = read(fd, buf + len, PROTO_MAX_FRAME - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			e = n ? errno : ECONNRESET;
+			snprintf(err, errlen, "daemon closed the connection without a response");
+			goto fail;
+		}
+		len += n;
+		if (memchr(buf + len - n, '\n', n))
+			break;
+		if (len == PROTO_MAX_FRAME) {
+			e = EMSGSIZE;
+			snprintf(err, errlen, "response from '%s' is too large", path);
+			goto fail;
+		}
+	}
+	buf[len] = 0;
+	resp = json_loads(buf, JSON_DISABLE_EOF_CHECK, &jerr);
+	if (!json_is_object(resp)) {
+		json_decref(resp);
+		resp = NULL;
+		e = EPROTO;
+		snprintf(err, errlen, "malformed response from '%s'", path);
+		goto fail;
+	}
+	free(out);
+	free(buf);
+	close(fd);
+	return resp;
+fail:
+	free(out);
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return NULL;
+}
