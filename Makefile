@@ -88,13 +88,13 @@ unit-bins: $(UNIT_BINS)
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-tier.sh unit $(BUILD)
 
-test-kernel: all $(KTEST_BINS)
+test-kernel: all $(KTEST_BINS) $(BUILD)/tests/agprobe
 	$(Q)tests/run-tier.sh kernel $(BUILD)
 
-test-vm: all
+test-vm: all $(BUILD)/tests/agprobe
 	$(Q)tests/run-tier.sh vm $(BUILD)
 
-test: all $(UNIT_BINS) $(KTEST_BINS)
+test: all $(UNIT_BINS) $(KTEST_BINS) $(BUILD)/tests/agprobe
 	$(Q)tests/run-tier.sh all $(BUILD)
 
 bench: all
@@ -108,3 +108,7 @@ $(BUILD)/tests/agprobe: tests/tools/agprobe.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@
+
+demo: all $(BUILD)/tests/agprobe
+	$(Q)BUILD=$(BUILD) tools/demo.sh
+.PHONY: demo

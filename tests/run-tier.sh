@@ -68,8 +68,19 @@ run_vm() {
 	local out
 	out=$(mktemp)
 	echo "# vm"
-	tools/vm/run.sh 2>&1 | tee "$out" | grep -E '^(ok|not ok|skip) - |^agentguard|error' || true
+	tools/vm/run.sh --build "$BUILD" \
+		"$BUILD/agentguard-static=bin/agentguard" "$BUILD/tests/agprobe=bin/agprobe" \
+		tests/lib.sh=aglib.sh tests/kernel/10-network.sh=network.sh \
+		tests/kernel/manifests=manifests policies=policies \
+		>"$out" 2>&1
+	rc=$?
+	grep -E '^(ok|not ok|skip) - |^#|error|^vm: ' "$out" || true
+	f0=$F
 	count_lines vm "$out"
+	if [ "$rc" -ne 0 ] && [ "$F" -eq "$f0" ]; then
+		echo "not ok - vm: tools/vm/run.sh failed (exit $rc); see $BUILD/vm/console.log"
+		F=$((F + 1))
+	fi
 	rm -f "$out"
 }
 

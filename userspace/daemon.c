@@ -759,7 +759,8 @@ static int on_event(void *ctx, void *data, size_t size)
 		e.type = h->type == AG_EV_NET_CONNECT ? "network.connect" :
 			 h->type == AG_EV_NET_SEND ? "network.send" : "network.bind";
 		e.target = EV_TARGET_NET;
-		if (!memcmp(n->addr, mapped, 12) && n->family == 2)
+		/* an IPv4-mapped address is judged, and logged, as IPv4 */
+		if (!memcmp(n->addr, mapped, 12))
 			inet_ntop(AF_INET, n->addr + 12, ip, sizeof(ip));
 		else
 			inet_ntop(AF_INET6, n->addr, ip, sizeof(ip));
@@ -1443,7 +1444,7 @@ static void usage(FILE *f)
 "directory. Prints 'ready' on stdout once enforcement is active.\n"
 "SIGTERM or SIGINT stops it (live sessions are ended); SIGHUP reloads manifests.\n"
 "\n"
-"  --config FILE       YAML configuration (docs/config.md); flags override it\n"
+"  --config FILE       YAML configuration (docs/manifest.md); flags override it\n"
 "  --manifests DIR     manifest directory (default /etc/agentguard/agents.d)\n"
 "  --state-dir DIR     log and keys (default /var/lib/agentguard)\n"
 "  --socket PATH       unix socket (default /run/agentguard/agentguard.sock)\n"
