@@ -45,7 +45,14 @@ ag_start_daemon() {
 	export AG_ROOT AG_STATE AG_SOCK AGENTGUARD_SOCKET="$AG_SOCK"
 	trap ag_cleanup EXIT
 	trap 'exit 130' INT TERM
+	ag_launch "$@"
+}
+
+# ag_launch MANIFEST_DIR [CONFIG]: (re)start the daemon on the current root,
+# state dir and socket; returns once it printed "ready".
+ag_launch() {
 	set -- "$1" "${2:-}"
+	: >"$AG_OUT"
 	if [ -n "$2" ]; then
 		"$AG_BIN" daemon --config "$2" --manifests "$1" --state-dir "$AG_STATE" \
 			--socket "$AG_SOCK" --cgroup-root "$AG_ROOT" >"$AG_OUT" 2>&1 &

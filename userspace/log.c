@@ -1242,6 +1242,11 @@ int log__append(struct ag_log *log, const char *entry, size_t len)
 	return 0;
 }
 
+int log__flush(struct ag_log *log)
+{
+	return flush(log);
+}
+
 int log__root(struct ag_log *log, uint8_t root[LOG_HASH_SIZE])
 {
 	return merkle_tree__root(&log->tree, log->h, root);

@@ -84,6 +84,11 @@ const char *log__origin(const struct ag_log *log);
  * (the daemon writes it with jsonw). */
 int log__append(struct ag_log *log, const char *entry, size_t len);
 
+/* log__flush: write()s buffered entries and leaf hashes now, without
+ * fsync and without a checkpoint (they are then visible to readers such as
+ * `agentguard events --follow`, but not yet sealed). Returns 0 or -errno. */
+int log__flush(struct ag_log *log);
+
 /* log__commit: writes buffered entries and leaf hashes, fdatasyncs them,
  * and if the log grew since the last checkpoint (or has none) signs a new
  * checkpoint: appended to 'checkpoints' (fdatasync) and atomically replacing

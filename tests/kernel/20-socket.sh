@@ -59,7 +59,7 @@ python3 - "$AG_SOCK" >"$AG_TMP/flood.out" <<'PY'
 import socket, sys
 socks, refused = [], 0
 for i in range(200):
-    s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect(sys.argv[1]); socks.append(s)
+    s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(5); socks.append(s)
 for s in socks:
     try:
         d = s.recv(4096)

@@ -1,0 +1,577 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * agbench: the timing helper of `make bench` (tools/bench/run.sh). Every
+ * mode prints one line of key=value pairs that run.sh parses; diagnostics go
+ * to stderr as "agbench: <what failed>: <why>".
+ *
+ *   agbench listen ADDR PORT SECS
+ *       TCP listener (backlog 4096) that accepts and closes until SECS pass
+ *       or it is killed; prints "listening" once ready.
+ *   agbench connect ADDR PORT N
+ *       N x (socket, connect, close with SO_LINGER 0) to a listener; every
+ *       connect must succeed. Prints ns_per_op (mean), p50, p99.
+ *   agbench deny-loop ADDR PORT N
+ *       N x (socket, connect, close) whatever connect returns; prints
+ *       ns_per_op and the counts of ok / EPERM / other results.
+ *   agbench storm ADDR PORT RATE SECS
+ *       connect() again and again on one socket (each one refused) at RATE
+ *       per second (0: as fast as possible) for SECS; prints the monotonic
+ *       start and end times and the counts.
+ *   agbench startup STDERR_FILE CMD [ARG...]
+ *       runs CMD (a daemon) with stdout on a pipe, times it to its "ready"
+ *       line, reads its memory (VmHWM, VmRSS, memlock of its BPF map fds),
+ *       sends SIGTERM and times its exit.
+ *   agbench mem PID
+ *       VmHWM, VmRSS and the memlock of every BPF map fd of PID (one line
+ *       per map, then a total).
+ *   agbench ckpt-watch FILE SECS
+ *       polls a checkpoint note every 20 ms until SECS pass or SIGTERM;
+ *       prints "t_ns=<CLOCK_MONOTONIC> size=<N>" whenever the size changes.
+ *   agbench time OUTFILE CMD [ARG...]
+ *       runs CMD with stdout to OUTFILE; prints its wall time and status.
+ *   agbench now
+ *       prints the CLOCK_MONOTONIC time in ns.
+ *
+ * Loops are bounded by their count or their time; nothing here touches
+ * anything but loopback addresses given on the command line.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("agbench: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(1);
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static long parse_long(const char *s, const char *what)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || v < 0)
+		die("invalid %s '%s'", what, s);
+	return v;
+}
+
+static socklen_t mkaddr(const char *a, const char *p, struct sockaddr_storage *ss)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	long port = parse_long(p, "port");
+
+	if (port > 65535)
+		die("invalid port '%s'", p);
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, a, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		return sizeof(*s4);
+	}
+	if (inet_pton(AF_INET6, a, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		return sizeof(*s6);
+	}
+	die("invalid address '%s'", a);
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop = 1;
+}
+
+static void catch_term(void)
+{
+	struct sigaction sa = { .sa_handler = on_term };
+
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+
+static int cmd_listen(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	uint64_t end;
+	int fd, one = 1;
+
+	if (argc != 5)
+		die("usage: agbench listen ADDR PORT SECS");
+	sl = mkaddr(argv[2], argv[3], &ss);
+	end = now_ns() + (uint64_t)parse_long(argv[4], "seconds") * 1000000000ull;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0)
+		die("bind %s:%s: %s", argv[2], argv[3], strerror(errno));
+	if (listen(fd, 4096) < 0)
+		die("listen: %s", strerror(errno));
+	catch_term();
+	printf("listening\n");
+	fflush(stdout);
+	while (!stop && now_ns() < end) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int c;
+
+		if (poll(&p, 1, 200) <= 0)
+			continue;
+		/* drain the queue before polling again */
+		while ((c = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0)
+			close(c);
+	}
+	return 0;
+}
+
+static int u64cmp(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmd_connect(int argc, char **argv)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage ss;
+	uint64_t *d, t0, total = 0;
+	socklen_t sl;
+	long n;
+
+	if (argc != 5)
+		die("usage: agbench connect ADDR PORT N");
+	sl = mkaddr(argv[2], argv[3], &ss);
+	n = parse_long(argv[4], "count");
+	if (n < 1 || n > 10000000)
+		die("count '%s' out of range (1..10000000)", argv[4]);
+	d = calloc(n, sizeof(*d));
+	if (!d)
+		die("out of memory");
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		uint64_t a = now_ns(), b;
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&ss, sl) < 0)
+			die("connect %s:%s (op %ld): %s", argv[2], argv[3], i, strerror(errno));
+		/* RST on close: no TIME_WAIT left to slow later connects */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+		close(fd);
+		b = now_ns();
+		d[i] = b - a;
+	}
+	total = now_ns() - t0;
+	qsort(d, n, sizeof(*d), u64cmp);
+	printf("ns_per_op=%llu p50=%llu p99=%llu n=%ld\n",
+	       (unsigned long long)(total / n), (unsigned long long)d[n / 2],
+	       (unsigned long long)d[(n * 99) / 100], n);
+	free(d);
+	return 0;
+}
+
+static int cmd_deny_loop(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	long n, ok = 0, eperm = 0, other = 0;
+	uint64_t t0, total;
+	socklen_t sl;
+
+	if (argc != 5)
+		die("usage: agbench deny-loop ADDR PORT N");
+	sl = mkaddr(argv[2], argv[3], &ss);
+	n = parse_long(argv[4], "count");
+	if (n < 1 || n > 100000000)
+		die("count '%s' out of range (1..100000000)", argv[4]);
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+		if (fd < 0)
+			die("socket: %s", strerror(errno));
+		if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
+			ok++;
+		else if (errno == EPERM)
+			eperm++;
+		else
+			other++;
+		close(fd);
+	}
+	total = now_ns() - t0;
+	printf("ns_per_op=%llu ok=%ld eperm=%ld other=%ld n=%ld\n",
+	       (unsigned long long)(total / n), ok, eperm, other, n);
+	return 0;
+}
+
+static int cmd_storm(int argc, char **argv)
+{
+	struct sockaddr_storage ss;
+	long rate, secs, ok = 0, eperm = 0, other = 0, sent = 0;
+	uint64_t t0, t, end;
+	socklen_t sl;
+	int fd;
+
+	if (argc != 6)
+		die("usage: agbench storm ADDR PORT RATE SECS");
+	sl = mkaddr(argv[2], argv[3], &ss);
+	rate = parse_long(argv[4], "rate");
+	secs = parse_long(argv[5], "seconds");
+	if (secs < 1 || secs > 3600)
+		die("seconds '%s' out of range (1..3600)", argv[5]);
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	catch_term();
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		die("socket: %s", strerror(errno));
+	t0 = t = now_ns();
+	end = t0 + (uint64_t)secs * 1000000000ull;
+	while (!stop && t < end) {
+		/* due: what the schedule allows by now; batches of 64 between clock reads */
+		long due = rate ? (long)((double)(t - t0) * rate / 1e9) + 1 : sent + 64;
+
+		if (sent >= due) {
+			struct timespec ts = { 0, 50000 };
+
+			nanosleep(&ts, NULL);
+		}
+		for (int k = 0; k < 64 && sent < due; k++, sent++) {
+			if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+				/* connected after all: start again with a new socket */
+				ok++;
+				close(fd);
+				fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+				if (fd < 0)
+					die("socket: %s", strerror(errno));
+			} else if (errno == EPERM) {
+				eperm++;
+			} else {
+				other++;
+			}
+		}
+		t = now_ns();
+	}
+	close(fd);
+	printf("t0_ns=%llu t1_ns=%llu attempts=%ld ok=%ld eperm=%ld other=%ld rate=%.0f\n",
+	       (unsigned long long)t0, (unsigned long long)t, sent, ok, eperm, other,
+	       sent / ((t - t0) / 1e9));
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static long status_kb(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	size_t kl = strlen(key);
+	long v = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = strtol(line + kl + 1, NULL, 10);
+	fclose(f);
+	return v;
+}
+
+/* Sum of the memlock of every BPF map fd of pid (each map counted once);
+ * with verbose, one line per map. Returns bytes, or -1. */
+static long long maps_memlock(pid_t pid, bool verbose)
+{
+	char dpath[64], path[384], link[128], line[256];
+	unsigned long seen[256];
+	int nseen = 0;
+	long long total = 0;
+	struct dirent *de;
+	DIR *dir;
+
+	snprintf(dpath, sizeof(dpath), "/proc/%d/fd", (int)pid);
+	dir = opendir(dpath);
+	if (!dir)
+		return -1;
+	while ((de = readdir(dir))) {
+		unsigned long id = 0, type = 0, maxe = 0;
+		long long memlock = 0;
+		ssize_t n;
+		bool dup = false;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dpath, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = 0;
+		if (strcmp(link, "anon_inode:bpf-map"))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			if (!strncmp(line, "map_type:", 9))
+				type = strtoul(line + 9, NULL, 10);
+			else if (!strncmp(line, "max_entries:", 12))
+				maxe = strtoul(line + 12, NULL, 10);
+			else if (!strncmp(line, "memlock:", 8))
+				memlock = strtoll(line + 8, NULL, 10);
+			else if (!strncmp(line, "map_id:", 7))
+				id = strtoul(line + 7, NULL, 10);
+		}
+		fclose(f);
+		for (int i = 0; i < nseen; i++)
+			if (seen[i] == id)
+				dup = true;
+		if (dup)
+			continue;
+		if (nseen < 256)
+			seen[nseen++] = id;
+		total += memlock;
+		if (verbose)
+			printf("map id=%lu type=%lu max_entries=%lu memlock=%lld\n", id, type,
+			       maxe, memlock);
+	}
+	closedir(dir);
+	return total;
+}
+
+static int cmd_mem(int argc, char **argv)
+{
+	pid_t pid;
+	long long ml;
+
+	if (argc != 3)
+		die("usage: agbench mem PID");
+	pid = parse_long(argv[2], "pid");
+	ml = maps_memlock(pid, true);
+	printf("hwm_kb=%ld rss_kb=%ld maps_memlock=%lld\n", status_kb(pid, "VmHWM"),
+	       status_kb(pid, "VmRSS"), ml);
+	return 0;
+}
+
+/* Wait for pid up to ms; returns its wait status, or -1 on timeout. */
+static int wait_ms(pid_t pid, int ms)
+{
+	int st;
+
+	for (int i = 0; i < ms; i++) {
+		pid_t r = waitpid(pid, &st, WNOHANG);
+
+		if (r == pid)
+			return st;
+		if (r < 0)
+			return -1;
+		usleep(1000);
+	}
+	return -1;
+}
+
+static int cmd_startup(int argc, char **argv)
+{
+	char buf[4096];
+	size_t len = 0;
+	uint64_t t0, t_ready = 0, t_term, t_exit;
+	long hwm, rss;
+	long long ml;
+	int p[2], efd, st;
+	pid_t pid;
+
+	if (argc < 4)
+		die("usage: agbench startup STDERR_FILE CMD [ARG...]");
+	efd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (efd < 0)
+		die("cannot open '%s': %s", argv[2], strerror(errno));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		die("pipe: %s", strerror(errno));
+	t0 = now_ns();
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(p[1], 1);
+		dup2(efd, 2);
+		execvp(argv[3], argv + 3);
+		fprintf(stderr, "agbench: cannot run '%s': %s\n", argv[3], strerror(errno));
+		_exit(127);
+	}
+	close(p[1]);
+	close(efd);
+	while (!t_ready) {
+		struct pollfd pf = { .fd = p[0], .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&pf, 1, 30000) <= 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			die("'%s' printed no 'ready' within 30 s", argv[3]);
+		}
+		n = read(p[0], buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0) {
+			waitpid(pid, &st, 0);
+			die("'%s' exited before 'ready' (status %d): see '%s'", argv[3], st, argv[2]);
+		}
+		len += n;
+		buf[len] = 0;
+		if (strstr(buf, "ready\n"))
+			t_ready = now_ns();
+		else if (len == sizeof(buf) - 1)
+			len = 0;
+	}
+	hwm = status_kb(pid, "VmHWM");
+	rss = status_kb(pid, "VmRSS");
+	ml = maps_memlock(pid, false);
+	t_term = now_ns();
+	kill(pid, SIGTERM);
+	st = wait_ms(pid, 30000);
+	if (st == -1) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		die("'%s' did not stop within 30 s of SIGTERM", argv[3]);
+	}
+	t_exit = now_ns();
+	close(p[0]);
+	printf("ready_us=%llu stop_us=%llu hwm_kb=%ld rss_kb=%ld maps_memlock=%lld status=%d\n",
+	       (unsigned long long)(t_ready - t0) / 1000,
+	       (unsigned long long)(t_exit - t_term) / 1000, hwm, rss, ml,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
+/* The size line (the second) of a checkpoint note, or -1. */
+static long long ckpt_size(const char *file)
+{
+	char buf[512];
+	ssize_t n;
+	char *nl;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	nl = strchr(buf, '\n');
+	if (!nl)
+		return -1;
+	return strtoll(nl + 1, NULL, 10);
+}
+
+static int cmd_ckpt_watch(int argc, char **argv)
+{
+	long long last = -2;
+	uint64_t end;
+
+	if (argc != 4)
+		die("usage: agbench ckpt-watch FILE SECS");
+	end = now_ns() + (uint64_t)parse_long(argv[3], "seconds") * 1000000000ull;
+	catch_term();
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	while (!stop && now_ns() < end) {
+		long long s = ckpt_size(argv[2]);
+
+		if (s != last && s >= 0) {
+			printf("t_ns=%llu size=%lld\n", (unsigned long long)now_ns(), s);
+			last = s;
+		}
+		usleep(20000);
+	}
+	return 0;
+}
+
+static int cmd_time(int argc, char **argv)
+{
+	uint64_t t0, t1;
+	int fd, st;
+	pid_t pid;
+
+	if (argc < 4)
+		die("usage: agbench time OUTFILE CMD [ARG...]");
+	fd = open(argv[2], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		die("cannot open '%s': %s", argv[2], strerror(errno));
+	t0 = now_ns();
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		dup2(fd, 1);
+		execvp(argv[3], argv + 3);
+		fprintf(stderr, "agbench: cannot run '%s': %s\n", argv[3], strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	waitpid(pid, &st, 0);
+	t1 = now_ns();
+	printf("us=%llu status=%d\n", (unsigned long long)(t1 - t0) / 1000,
+	       WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct {
+		const char *name;
+		int (*fn)(int, char **);
+	} cmds[] = {
+		{ "listen", cmd_listen }, { "connect", cmd_connect },
+		{ "deny-loop", cmd_deny_loop }, { "storm", cmd_storm },
+		{ "startup", cmd_startup }, { "mem", cmd_mem },
+		{ "ckpt-watch", cmd_ckpt_watch }, { "time", cmd_time },
+	};
+
+	if (argc >= 2 && !strcmp(argv[1], "now")) {
+		printf("%llu\n", (unsigned long long)now_ns());
+		return 0;
+	}
+	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(argv[1], cmds[i].name))
+			return cmds[i].fn(argc, argv);
+	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|now ...\n");
+	return 2;
+}

@@ -1,0 +1,516 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * cmd_events.c: `agentguard events [--state-dir DIR] [--follow]
+ * [--agent NAME] [--type T] [--format json|text]`
+ *
+ * Prints the log's entries in seq order across its entry files, one per
+ * line: as stored (json) or as a one-line summary (text). With --follow it
+ * then waits (inotify on the log directory, with a 1 s poll as a fallback)
+ * and prints entries as the daemon writes them, moving on to new entry
+ * files, until SIGINT or SIGTERM.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "log.h"
+
+#define DEFAULT_STATE_DIR "/var/lib/agentguard"
+#define EV_BUF (1 << 20)	/* > LOG_ENTRY_MAX: a whole line always fits */
+
+static const char events_usage[] =
+	"usage: agentguard events [--state-dir DIR] [--follow] [--agent NAME]\n"
+	"                         [--type T] [--format json|text]\n"
+	"\n"
+	"Prints the entries of the event log, one per line, in seq order.\n"
+	"\n"
+	"Options:\n"
+	"  --state-dir DIR   the daemon's state directory (default " DEFAULT_STATE_DIR ")\n"
+	"  --follow, -f      after the existing entries, print new ones as they\n"
+	"                    are written, until interrupted\n"
+	"  --agent NAME      only entries of agent NAME (agent.name)\n"
+	"  --type T          only entries of type T, or of every type starting\n"
+	"                    with T if T ends in '.' (e.g. network.)\n"
+	"  --format FORMAT   json (default): each entry as stored;\n"
+	"                    text: time, type, decision, agent, session, process,\n"
+	"                    target and rule on one line\n"
+	"  -h, --help        show this help\n";
+
+enum format { FMT_JSON, FMT_TEXT };
+
+struct events_opts {
+	const char *agent;
+	const char *type;
+	enum format format;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+/* ---- text format -------------------------------------------------------- */
+
+/* Writes s with control characters and backslashes escaped, so that a
+ * value can never break the line or drive the terminal. */
+static void put_clean(FILE *out, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '\\')
+			fputs("\\\\", out);
+		else if (c == '\n')
+			fputs("\\n", out);
+		else if (c == '\t')
+			fputs("\\t", out);
+		else if (c < 0x20 || c == 0x7f)
+			fprintf(out, "\\x%02x", c);
+		else
+			putc(c, out);
+	}
+}
+
+static const char *str_at(json_t *o, const char *k1, const char *k2)
+{
+	json_t *v = json_object_get(o, k1);
+
+	if (k2)
+		v = json_object_get(v, k2);
+	return json_string_value(v);
+}
+
+static bool int_at(json_t *o, const char *k1, const char *k2, json_int_t *out)
+{
+	json_t *v = json_object_get(json_object_get(o, k1), k2);
+
+	if (!json_is_integer(v))
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}
+
+static void put_field(FILE *out, const char *label, const char *v)
+{
+	if (!v)
+		return;
+	putc(' ', out);
+	fputs(label, out);
+	put_clean(out, v);
+}
+
+static void print_target(FILE *out, json_t *t)
+{
+	const char *ip = json_string_value(json_object_get(t, "ip"));
+	const char *path = json_string_value(json_object_get(t, "path"));
+	json_t *port = json_object_get(t, "port");
+	json_t *count = json_object_get(t, "count");
+
+	if (!json_is_object(t))
+		return;
+	if (ip || json_is_integer(port)) {
+		const char *proto = json_string_value(json_object_get(t, "protocol"));
+
+		putc(' ', out);
+		if (proto) {
+			put_clean(out, proto);
+			putc(' ', out);
+		}
+		if (ip && strchr(ip, ':')) {
+			putc('[', out);
+			put_clean(out, ip);
+			putc(']', out);
+		} else if (ip) {
+			put_clean(out, ip);
+		}
+		if (json_is_integer(port))
+			fprintf(out, ":%" JSON_INTEGER_FORMAT, json_integer_value(port));
+		return;
+	}
+	if (path) {
+		const char *access = json_string_value(json_object_get(t, "access"));
+
+		putc(' ', out);
+		if (access) {
+			put_clean(out, access);
+			putc(' ', out);
+		}
+		put_clean(out, path);
+		return;
+	}
+	if (json_is_integer(count)) {
+		fprintf(out, " count=%" JSON_INTEGER_FORMAT, json_integer_value(count));
+		return;
+	}
+	if (json_object_size(t)) {
+		char *s = json_dumps(t, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (s) {
+			put_field(out, "target=", s);
+			free(s);
+		}
+	}
+}
+
+static void print_text(FILE *out, json_t *e)
+{
+	const char *comm = str_at(e, "process", "comm");
+	json_int_t pid;
+	const char *t;
+
+	t = str_at(e, "time", NULL);
+	put_clean(out, t ? t : "-");
+	t = str_at(e, "type", NULL);
+	putc(' ', out);
+	put_clean(out, t ? t : "-");
+	put_field(out, "", str_at(e, "decision", NULL));
+	put_field(out, "agent=", str_at(e, "agent", "name"));
+	put_field(out, "session=", str_at(e, "session", "id"));
+	if (comm || int_at(e, "process", "pid", &pid)) {
+		fputs(" proc=", out);
+		if (comm)
+			put_clean(out, comm);
+		if (int_at(e, "process", "pid", &pid))
+			fprintf(out, "[%" JSON_INTEGER_FORMAT "]", pid);
+	}
+	print_target(out, json_object_get(e, "target"));
+	put_field(out, "rule=", str_at(e, "rule", NULL));
+	putc('\n', out);
+}
+
+/* ---- filtering ---------------------------------------------------------- */
+
+static bool type_matches(const char *want, const char *type)
+{
+	size_t n = strlen(want);
+
+	if (!type)
+		return false;
+	if (n && want[n - 1] == '.')
+		return !strncmp(type, want, n);
+	return !strcmp(type, want);
+}
+
+/* Handles one complete line: filters and prints it. */
+static void handle_line(const struct events_opts *o, const char *line,
+			size_t len, FILE *out)
+{
+	json_error_t jerr;
+	json_t *e;
+
+	if (o->format == FMT_JSON && !o->agent && !o->type) {
+		fwrite(line, 1, len, out);
+		putc('\n', out);
+		return;
+	}
+	e = json_loadb(line, len, 0, &jerr);
+	if (!json_is_object(e)) {
+		fprintf(stderr, "agentguard: events: skipping an entry that is not "
+			"a JSON object: %s\n", e ? "not an object" : jerr.text);
+		json_decref(e);
+		return;
+	}
+	if ((o->agent && (!str_at(e, "agent", "name") ||
+			  strcmp(str_at(e, "agent", "name"), o->agent))) ||
+	    (o->type && !type_matches(o->type, str_at(e, "type", NULL)))) {
+		json_decref(e);
+		return;
+	}
+	if (o->format == FMT_JSON) {
+		fwrite(line, 1, len, out);
+		putc('\n', out);
+	} else {
+		print_text(out, e);
+	}
+	json_decref(e);
+}
+
+/* ---- reading ------------------------------------------------------------ */
+
+struct tail {
+	int fd;
+	char *buf;
+	size_t len;		/* bytes in buf: an incomplete line */
+	uint64_t off;		/* file offset of buf[0] */
+};
+
+/* Prints every complete line now in the file; keeps a partial one for
+ * later. Returns 0 or -errno. */
+static int tail_drain(struct tail *t, const struct events_opts *o, FILE *out)
+{
+	struct stat st;
+
+	if (fstat(t->fd, &st))
+		return -errno;
+	if ((uint64_t)st.st_size < t->off + t->len) {
+		/* the daemon cut a torn tail on restart: read on from there */
+		t->off = st.st_size < (off_t)t->off ? (uint64_t)st.st_size : t->off;
+		t->len = 0;
+	}
+	for (;;) {
+		ssize_t n = pread(t->fd, t->buf + t->len, EV_BUF - t->len,
+				  t->off + t->len);
+		size_t start = 0;
+		char *nl;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		t->len += n;
+		while ((nl = memchr(t->buf + start, '\n', t->len - start))) {
+			handle_line(o, t->buf + start, nl - (t->buf + start), out);
+			start = nl - t->buf + 1;
+		}
+		if (start == 0 && t->len == EV_BUF) {
+			fprintf(stderr, "agentguard: events: skipping a line longer "
+				"than %d bytes\n", EV_BUF);
+			start = t->len;
+		}
+		memmove(t->buf, t->buf + start, t->len - start);
+		t->len -= start;
+		t->off += start;
+	}
+}
+
+static int open_file(const char *logdir, const char *name, struct tail *t)
+{
+	char path[4096 + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", logdir, name);
+	t->fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->fd < 0) {
+		fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	t->len = 0;
+	t->off = 0;
+	return 0;
+}
+
+static void free_names(char **names, long n)
+{
+	for (long i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/* The entry files of logdir; NULL names and an error printed on failure. */
+static long list_files(const char *logdir, char ***names, uint64_t **firsts)
+{
+	long n = log__entry_files(logdir, names, firsts);
+
+	if (n < 0) {
+		fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", logdir,
+			strerror((int)-n));
+		*names = NULL;
+		*firsts = NULL;
+	}
+	return n;
+}
+
+static int run(const char *logdir, const struct events_opts *o, bool follow)
+{
+	struct tail t = { .fd = -1 };
+	char **names = NULL;
+	uint64_t *firsts = NULL, cur_first = 0;
+	long n, i;
+	int ifd = -1, rc = 1, err;
+
+	t.buf = malloc(EV_BUF);
+	if (!t.buf) {
+		fprintf(stderr, "agentguard: events: out of memory\n");
+		return 1;
+	}
+	if (follow) {
+		struct sigaction sa = { .sa_handler = on_signal };
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);	/* no SA_RESTART: poll() wakes */
+		sigaction(SIGTERM, &sa, NULL);
+		ifd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+		if (ifd >= 0 && inotify_add_watch(ifd, logdir, IN_MODIFY | IN_CREATE |
+						  IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+			close(ifd);
+			ifd = -1;	/* fall back to polling */
+		}
+	}
+	n = list_files(logdir, &names, &firsts);
+	if (n < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		if (open_file(logdir, names[i], &t))
+			goto out;
+		cur_first = firsts[i];
+		err = tail_drain(&t, o, stdout);
+		if (err) {
+			fprintf(stderr, "agentguard: events: cannot read '%s': %s\n",
+				names[i], strerror(-err));
+			goto out;
+		}
+		if (i + 1 < n || !follow) {
+			close(t.fd);
+			t.fd = -1;
+		}
+	}
+	free_names(names, n);
+	free(firsts);
+	names = NULL;
+	firsts = NULL;
+	fflush(stdout);
+	while (follow && !stop) {
+		struct pollfd pfd = { .fd = ifd, .events = POLLIN };
+		char evbuf[4096];
+		bool moved = true;
+
+		if (poll(&pfd, ifd >= 0 ? 1 : 0, 1000) < 0 && errno != EINTR) {
+			fprintf(stderr, "agentguard: events: poll: %s\n", strerror(errno));
+			goto out;
+		}
+		if (stop)
+			break;
+		if (ifd >= 0)
+			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
+				;
+		while (moved && !stop) {
+			moved = false;
+			if (t.fd >= 0) {
+				err = tail_drain(&t, o, stdout);
+				if (err) {
+					fprintf(stderr, "agentguard: events: read: %s\n",
+						strerror(-err));
+					goto out;
+				}
+			}
+			/* a newer entry file: the current one is complete */
+			n = list_files(logdir, &names, &firsts);
+			if (n < 0)
+				goto out;
+			for (i = 0; i < n; i++) {
+				if ((t.fd < 0 && i == 0) || firsts[i] > cur_first) {
+					if (t.fd >= 0) {
+						err = tail_drain(&t, o, stdout);
+						close(t.fd);
+						t.fd = -1;
+						if (err)
+							goto out;
+					}
+					if (open_file(logdir, names[i], &t))
+						goto out;
+					cur_first = firsts[i];
+					moved = true;
+					break;
+				}
+			}
+			free_names(names, n);
+			free(firsts);
+			names = NULL;
+			firsts = NULL;
+		}
+		fflush(stdout);
+	}
+	rc = 0;
+out:
+	if (names)
+		free_names(names, n);
+	free(firsts);
+	if (t.fd >= 0)
+		close(t.fd);
+	if (ifd >= 0)
+		close(ifd);
+	free(t.buf);
+	if (fflush(stdout) && rc == 0) {
+		fprintf(stderr, "agentguard: events: cannot write: %s\n", strerror(errno));
+		rc = 1;
+	}
+	return rc;
+}
+
+int cmd_events(int argc, char **argv)
+{
+	struct events_opts o = { .format = FMT_JSON };
+	const char *state_dir = DEFAULT_STATE_DIR;
+	char logdir[4096];
+	bool follow = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *v = NULL;
+		const char *opts[] = { "--state-dir", "--agent", "--type", "--format" };
+		int which = -1;
+
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(events_usage, stdout);
+			return 0;
+		}
+		if (!strcmp(a, "-f") || !strcmp(a, "--follow")) {
+			follow = true;
+			continue;
+		}
+		for (int k = 0; k < 4 && which < 0; k++) {
+			size_t n = strlen(opts[k]);
+
+			if (!strncmp(a, opts[k], n) && (a[n] == '=' || !a[n])) {
+				which = k;
+				if (a[n] == '=') {
+					v = a + n + 1;
+				} else if (i + 1 < argc) {
+					v = argv[++i];
+				} else {
+					fprintf(stderr, "agentguard: events: option '%s' "
+						"needs a value\n", a);
+					return 2;
+				}
+			}
+		}
+		if (which < 0) {
+			if (a[0] == '-')
+				fprintf(stderr, "agentguard: events: unknown option "
+					"'%s'\n", a);
+			else
+				fprintf(stderr, "agentguard: events: unexpected argument "
+					"'%s'\n", a);
+			return 2;
+		}
+		if (which == 0) {
+			state_dir = v;
+		} else if (which == 1) {
+			o.agent = v;
+		} else if (which == 2) {
+			o.type = v;
+		} else if (!strcmp(v, "json")) {
+			o.format = FMT_JSON;
+		} else if (!strcmp(v, "text")) {
+			o.format = FMT_TEXT;
+		} else if (!strcmp(v, "ocsf")) {
+			fprintf(stderr, "agentguard: events: format 'ocsf' is not "
+				"supported yet\n");
+			return 2;
+		} else {
+			fprintf(stderr, "agentguard: events: unknown format '%s' "
+				"(expected json or text)\n", v);
+			return 2;
+		}
+	}
+	if (snprintf(logdir, sizeof(logdir), "%s/log", state_dir) >= (int)sizeof(logdir)) {
+		fprintf(stderr, "agentguard: events: state directory path too long\n");
+		return 2;
+	}
+	return run(logdir, &o, follow);
+}
