@@ -45,7 +45,7 @@ sleep 0.3
 
 try() { # description, command...
 	local d=$1; shift
-	printf '  %-58s -> %s\n' "$d" "$("$@" 2>&1 | tail -1)"
+	printf '  %-66s -> %s\n' "$d" "$("$@" 2>&1)"
 }
 export AGENTGUARD_SOCKET=$sock
 say "agent ticket-summarizer (enforce) tries things"
@@ -72,8 +72,9 @@ try "a process outside every session -> 127.0.0.1:4444" $PROBE connect 127.0.0.1
 sleep 1.3
 say "daemon status"
 "$AG" status --socket "$sock"
-say "the event stream (agentguard events --format text)"
-"$AG" events --state-dir "$state" --format text
+say "the event stream: decisions and sessions (agentguard events --format text)"
+"$AG" events --state-dir "$state" --format text | grep -Ev ' process\.(exec|exit) '
+echo "(and $("$AG" events --state-dir "$state" --type process. | wc -l) process.exec/exit entries: agentguard events --type process.)"
 say "stop the daemon, then verify the signed log"
 kill -TERM "$daemon"; wait "$daemon" || true; daemon=
 "$AG" log verify --state-dir "$state"

@@ -187,7 +187,11 @@ static void print_text(FILE *out, json_t *e)
 			fprintf(out, "[%" JSON_INTEGER_FORMAT "]", pid);
 	}
 	print_target(out, json_object_get(e, "target"));
+	if (json_is_integer(json_object_get(e, "count")))
+		fprintf(out, " count=%" JSON_INTEGER_FORMAT,
+			json_integer_value(json_object_get(e, "count")));
 	put_field(out, "rule=", str_at(e, "rule", NULL));
+	put_field(out, "reason=", str_at(e, "reason", NULL));
 	putc('\n', out);
 }
 

@@ -66,10 +66,11 @@ static bool covered(const struct ag_port_range *r, size_t lo, size_t hi,
 
 /*
  * Normalise a union of port ranges in place and return the new count:
- * overlapping or adjacent ranges of the same protocol mask are merged (the
- * lowest rule index is kept), ranges covered by a range of a wider mask are
- * dropped, and ranges with equal bounds are combined into one with the union
- * of their masks. The result is sorted by (lo, hi, proto). Every (port,
+ * overlapping or adjacent ranges of the same protocol mask and rule are
+ * merged, a range inside another of the same mask is dropped, ranges covered
+ * by a range of a wider mask are dropped, and ranges of one rule with equal
+ * bounds are combined into one with the union of their masks. Every range
+ * kept names a rule that admits all of it. The result is sorted by (lo, hi, proto). Every (port,
  * protocol) admitted before is admitted after, and nothing else.
  */
 static size_t ranges_normalise(struct ag_port_range *r, size_t n)
@@ -83,11 +84,14 @@ static size_t ranges_normalise(struct ag_port_range *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct ag_port_range *p = w ? &r[w - 1] : NULL;
 
-		if (p && p->proto == r[i].proto && (unsigned)r[i].lo <= (unsigned)p->hi + 1) {
+		/* Merge only what keeps the attribution exact: ranges of the
+		 * same rule, or a range inside one that already admits it. The
+		 * rule an event names always admits that port and protocol. */
+		if (p && p->proto == r[i].proto &&
+		    ((p->rule == r[i].rule && (unsigned)r[i].lo <= (unsigned)p->hi + 1) ||
+		     r[i].hi <= p->hi)) {
 			if (r[i].hi > p->hi)
 				p->hi = r[i].hi;
-			if (r[i].rule < p->rule)
-				p->rule = r[i].rule;
 		} else {
 			r[w++] = r[i];
 		}
@@ -122,10 +126,8 @@ static size_t ranges_normalise(struct ag_port_range *r, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		struct ag_port_range *p = w ? &r[w - 1] : NULL;
 
-		if (p && p->lo == r[i].lo && p->hi == r[i].hi) {
+		if (p && p->lo == r[i].lo && p->hi == r[i].hi && p->rule == r[i].rule) {
 			p->proto |= r[i].proto;
-			if (r[i].rule < p->rule)
-				p->rule = r[i].rule;
 		} else {
 			r[w++] = r[i];
 		}
@@ -354,7 +356,9 @@ int compile__policy(const struct manifest *m, struct compiled_policy *out,
 				.lo = m->net.bind[i].lo,
 				.hi = m->net.bind[i].hi,
 				.proto = AG_PROTO_ANY,
-				.rule = (__u16)(i > 0xffff ? 0xffff : i),
+				/* the list is one rule, "network.bind.allow":
+				 * its ports merge freely */
+				.rule = 0,
 			};
 
 			err = rbuf_add(&buf, &pr, 1);
@@ -369,7 +373,8 @@ int compile__policy(const struct manifest *m, struct compiled_policy *out,
 			err = -EINVAL;
 			goto fail;
 		}
-		memcpy(out->policy.bind_ranges, buf.r, buf.n * sizeof(*buf.r));
+		if (buf.n)
+			memcpy(out->policy.bind_ranges, buf.r, buf.n * sizeof(*buf.r));
 		out->policy.nbind = (__u8)buf.n;
 	}
 	free(buf.r);

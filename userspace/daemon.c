@@ -689,8 +689,7 @@ static void rule_name(const struct session *s, const struct ag_event_hdr *h, cha
 		while (up-- > 0 && owner->parent)
 			owner = owner->parent;
 	}
-	if (h->rule_kind == AG_RULE_EGRESS_ALLOW || h->rule_kind == AG_RULE_EGRESS_DENY ||
-	    h->rule_kind == AG_RULE_BIND_ALLOW)
+	if (h->rule_kind == AG_RULE_EGRESS_ALLOW || h->rule_kind == AG_RULE_EGRESS_DENY)
 		snprintf(buf, len, "%s%s%s[%u]", owner && owner != s ? owner->agent->name : "",
 			 owner && owner != s ? ":" : "", base, h->rule_idx);
 	else

@@ -136,11 +136,14 @@ static void yerr(struct ybuild *b, int line, int col, const char *fmt, ...)
 
 char *ymsg__quote(char *buf, const char *s, size_t len)
 {
+	size_t i, cut = len > 64 ? 64 : len;
 	char *p = buf;
-	size_t i;
 
+	/* never cut a UTF-8 sequence in half */
+	while (cut < len && cut > 0 && ((unsigned char)s[cut] & 0xc0) == 0x80)
+		cut--;
 	*p++ = '\'';
-	for (i = 0; i < len && i < 64; i++) {
+	for (i = 0; i < cut; i++) {
 		unsigned char ch = (unsigned char)s[i];
 
 		if ((ch >= 0x20 && ch < 0x7f && ch != '\\') || ch >= 0x80)
@@ -148,7 +151,7 @@ char *ymsg__quote(char *buf, const char *s, size_t len)
 		else
 			p += sprintf(p, "\\x%02x", ch);
 	}
-	if (len > 64) {
+	if (cut < len) {
 		memcpy(p, "...", 3);
 		p += 3;
 	}
@@ -347,8 +350,12 @@ static void yopen(struct ybuild *b, const yaml_event_t *ev, enum ynode_type t,
 	b->depth++;
 }
 
-struct ydoc *ydoc__load(const char *file, const char *buf, size_t len,
-			struct diag_list *dl)
+/* Read buf into a document. Errors that leave a complete tree (anchors,
+ * aliases, tags, duplicate or non-scalar keys) are counted in *nerr and the
+ * document is still returned, so its content can be checked too; any other
+ * error returns NULL with errno EINVAL (or ENOMEM). */
+static struct ydoc *yload(const char *file, const char *buf, size_t len,
+			  struct diag_list *dl, int *nerr)
 {
 	struct ybuild b;
 	yaml_parser_t p;
@@ -439,12 +446,28 @@ struct ydoc *ydoc__load(const char *file, const char *buf, size_t len,
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (b.fatal || b.nerr) {
+	if (b.fatal) {
 		ydoc__free(b.doc);
 		errno = EINVAL;
 		return NULL;
 	}
+	*nerr = b.nerr;
 	return b.doc;
+}
+
+struct ydoc *ydoc__load(const char *file, const char *buf, size_t len,
+			struct diag_list *dl)
+{
+	struct ydoc *doc;
+	int nerr = 0;
+
+	doc = yload(file, buf, len, dl, &nerr);
+	if (doc && nerr) {
+		ydoc__free(doc);
+		errno = EINVAL;
+		return NULL;
+	}
+	return doc;
 }
 
 static bool str_in(const char *s, const char *const *set)
@@ -2005,7 +2028,7 @@ struct manifest *manifest__parse_buf(const char *file, const char *buf, size_t l
 	struct manifest *m;
 	struct mctx c;
 	struct ydoc *doc;
-	int start = dl->n, err;
+	int start = dl->n, err, yerrs = 0;
 
 	if (len > MANIFEST_MAX_FILE_BYTES) {
 		diag_list__add(dl, file, 0, 0, "file too large (%zu bytes, limit %u MiB)", len,
@@ -2013,7 +2036,7 @@ struct manifest *manifest__parse_buf(const char *file, const char *buf, size_t l
 		errno = EINVAL;
 		return NULL;
 	}
-	doc = ydoc__load(file, buf, len, dl);
+	doc = yload(file, buf, len, dl, &yerrs);
 	if (!doc) {
 		err = errno;
 		sort_diags(dl, start);
@@ -2037,6 +2060,7 @@ struct manifest *manifest__parse_buf(const char *file, const char *buf, size_t l
 	memset(&c, 0, sizeof(c));
 	c.file = file;
 	c.dl = dl;
+	c.nerr = yerrs;	/* one budget of MANIFEST_MAX_ERRORS for both passes */
 	mroot(&c, ydoc__root(doc), m);
 	ydoc__free(doc);
 	if (c.nomem || !m->file) {
@@ -2464,7 +2488,8 @@ int manifest_set__load_dir(const char *dir, struct manifest_set **out, struct di
 	}
 	closedir(d);
 	if (!err) {
-		qsort(paths, n, sizeof(*paths), name_cmp);
+		if (n)
+			qsort(paths, n, sizeof(*paths), name_cmp);
 		err = manifest_set__load_files((const char *const *)paths, n, out, dl);
 	}
 	for (size_t i = 0; i < n; i++)

@@ -300,9 +300,11 @@ static void test_bad(void **state)
 	assert_true(dl.n >= 1);
 	if (bc->single)
 		assert_int_equal(dl.n, 1);
-	/* diagnostics come sorted by position: the first is the one asked for */
-	if (dl.v[0].line == bc->line && dl.v[0].col == bc->col && strstr(dl.v[0].msg, bc->msg))
-		found = true;
+	/* diagnostics come sorted by position; with several, any may match */
+	for (int i = 0; i < (bc->single ? 1 : dl.n); i++)
+		if (dl.v[i].line == bc->line && dl.v[i].col == bc->col &&
+		    strstr(dl.v[i].msg, bc->msg))
+			found = true;
 	if (!found) {
 		fprintf(stderr, "case '%s': want %d:%d '%s'\n", bc->name, bc->line, bc->col,
 			bc->msg);
@@ -335,6 +337,26 @@ static void test_all_errors_reported(void **state)
 	assert_non_null(strstr(dl.v[3].msg, "port '0'"));
 	assert_int_equal(dl.v[4].line, 13);
 	assert_non_null(strstr(dl.v[4].msg, "unknown key 'sesion'"));
+	diag_list__free(&dl);
+}
+
+/* Structural YAML errors (duplicate keys, aliases) do not hide the errors
+ * of the content. */
+static void test_structural_and_content_errors(void **state)
+{
+	const char *text = HDR "spec:\n  mode: enforce\n  mode: audit\n  files:\n"
+			   "    read: [relative]\n    write: *w\n";
+	struct diag_list dl = { 0 };
+
+	assert_null(parse(text, &dl));
+	assert_int_equal(dl.n, 3);
+	assert_int_equal(dl.v[0].line, 8);
+	assert_non_null(strstr(dl.v[0].msg, "duplicate key 'mode'"));
+	assert_int_equal(dl.v[1].line, 10);
+	assert_non_null(strstr(dl.v[1].msg, "relative path 'relative'"));
+	assert_int_equal(dl.v[2].line, 11);
+	assert_int_equal(dl.v[2].col, 12);
+	assert_string_equal(dl.v[2].msg, "anchors and aliases are not allowed");
 	diag_list__free(&dl);
 }
 
@@ -924,6 +946,59 @@ static void test_policies(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The strict YAML reader                                              */
+/* ------------------------------------------------------------------ */
+
+static void test_scalar_types(void **state)
+{
+	static const struct {
+		const char *text;
+		enum yscalar_type t;
+	} cases[] = {
+		{ "a: ", YSCALAR_NULL }, { "a: ~", YSCALAR_NULL }, { "a: null", YSCALAR_NULL },
+		{ "a: NULL", YSCALAR_NULL }, { "a: true", YSCALAR_BOOL }, { "a: FALSE", YSCALAR_BOOL },
+		{ "a: 443", YSCALAR_INT }, { "a: -5", YSCALAR_INT }, { "a: 0x1f", YSCALAR_INT },
+		{ "a: 0o17", YSCALAR_INT }, { "a: 1.5", YSCALAR_FLOAT }, { "a: 1e3", YSCALAR_FLOAT },
+		{ "a: .inf", YSCALAR_FLOAT }, { "a: yes", YSCALAR_STR }, { "a: on", YSCALAR_STR },
+		{ "a: '443'", YSCALAR_STR }, { "a: \"true\"", YSCALAR_STR },
+		{ "a: 10.0.0.0/8", YSCALAR_STR }, { "a: 127.0.0.1", YSCALAR_STR },
+		{ "a: 8000-8100", YSCALAR_STR }, { "a: 0x", YSCALAR_STR }, { "a: |\n  443\n", YSCALAR_STR },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct diag_list dl = { 0 };
+		struct ydoc *doc = ydoc__load("y", cases[i].text, strlen(cases[i].text), &dl);
+		const struct ynode *root;
+
+		assert_non_null(doc);
+		root = ydoc__root(doc);
+		assert_int_equal(root->type, YNODE_MAP);
+		assert_int_equal(root->n, 1);
+		if (yscalar__type(root->items[1]) != cases[i].t)
+			fprintf(stderr, "case '%s'\n", cases[i].text);
+		assert_int_equal(yscalar__type(root->items[1]), cases[i].t);
+		ydoc__free(doc);
+	}
+}
+
+static void test_quote(void **state)
+{
+	char buf[300], in[200];
+
+	assert_string_equal(ymsg__quote(buf, "a\tb\\c\0d", 7), "'a\\x09b\\x5cc\\x00d'");
+	memset(in, 'x', sizeof(in));
+	assert_string_equal(ymsg__quote(buf, in, 65),
+			    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx...'");
+	/* a 2-byte character across the cut is left out whole */
+	memcpy(in + 63, "\xc3\xa9", 2);
+	ymsg__quote(buf, in, 100);
+	assert_int_equal(strlen(buf), 1 + 63 + 3 + 1);
+	/* the worst case fits the documented 300 bytes */
+	memset(in, 1, sizeof(in));
+	assert_true(strlen(ymsg__quote(buf, in, sizeof(in))) < 300);
+}
+
+/* ------------------------------------------------------------------ */
 /* Explain and the command                                             */
 /* ------------------------------------------------------------------ */
 
@@ -1117,6 +1192,7 @@ int main(void)
 	}
 #define ADD(fn) tests[n++] = (struct CMUnitTest)cmocka_unit_test(fn)
 	ADD(test_all_errors_reported);
+	ADD(test_structural_and_content_errors);
 	ADD(test_error_cap);
 	ADD(test_nesting_limit);
 	ADD(test_too_many_ports);
@@ -1133,6 +1209,8 @@ int main(void)
 	ADD(test_set_duplicate_names);
 	ADD(test_set_all_or_nothing);
 	ADD(test_policies);
+	ADD(test_scalar_types);
+	ADD(test_quote);
 	ADD(test_explain);
 	ADD(test_cmd_check);
 #undef ADD

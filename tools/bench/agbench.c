@@ -29,6 +29,10 @@
  *       prints "t_ns=<CLOCK_MONOTONIC> size=<N>" whenever the size changes.
  *   agbench time OUTFILE CMD [ARG...]
  *       runs CMD with stdout to OUTFILE; prints its wall time and status.
+ *   agbench log-scan LOGDIR
+ *       reads every entries-*.jsonl of LOGDIR in order; prints the number of
+ *       lines, of lines whose seq is not their index, of denied connects and
+ *       of events.lost entries, and whether the last line is torn.
  *   agbench now
  *       prints the CLOCK_MONOTONIC time in ns.
  *
@@ -553,6 +557,79 @@ static int cmd_time(int argc, char **argv)
 	return 0;
 }
 
+static int entries_filter(const struct dirent *de)
+{
+	size_t n = strlen(de->d_name);
+
+	return !strncmp(de->d_name, "entries-", 8) && n > 6 &&
+	       !strcmp(de->d_name + n - 6, ".jsonl");
+}
+
+static int cmd_log_scan(int argc, char **argv)
+{
+	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
+	static const char lost[] = "\"type\":\"events.lost\"";
+	size_t cap = 1 << 22, len = 0;
+	unsigned long long lines = 0, bad = 0, ndeny = 0, nlost = 0, bytes = 0;
+	struct dirent **de;
+	char *buf;
+	int n;
+
+	if (argc != 3)
+		die("usage: agbench log-scan LOGDIR");
+	n = scandir(argv[2], &de, entries_filter, alphasort);
+	if (n < 0)
+		die("cannot read '%s': %s", argv[2], strerror(errno));
+	buf = malloc(cap);
+	if (!buf)
+		die("out of memory");
+	for (int i = 0; i < n; i++) {
+		char path[4096];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", argv[2], de[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("cannot open '%s': %s", path, strerror(errno));
+		for (;;) {
+			ssize_t r = read(fd, buf + len, cap - len);
+			char *p = buf, *nl, *end;
+
+			if (r < 0)
+				die("cannot read '%s': %s", path, strerror(errno));
+			if (r == 0)
+				break;
+			bytes += r;
+			len += r;
+			end = buf + len;
+			while ((nl = memchr(p, '\n', end - p))) {
+				size_t l = nl - p;
+
+				if (l < 8 || memcmp(p, "{\"seq\":", 7) ||
+				    strtoull(p + 7, NULL, 10) != lines)
+					bad++;
+				if (memmem(p, l, deny, sizeof(deny) - 1))
+					ndeny++;
+				else if (memmem(p, l, lost, sizeof(lost) - 1))
+					nlost++;
+				lines++;
+				p = nl + 1;
+			}
+			len = end - p;
+			memmove(buf, p, len);
+			if (len == cap)
+				die("a line of '%s' is longer than %zu bytes", path, cap);
+		}
+		close(fd);
+		free(de[i]);
+	}
+	free(de);
+	free(buf);
+	printf("files=%d lines=%llu seq_bad=%llu deny_connects=%llu events_lost=%llu torn=%d bytes=%llu\n",
+	       n, lines, bad, ndeny, nlost, len > 0, bytes);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -563,6 +640,7 @@ int main(int argc, char **argv)
 		{ "deny-loop", cmd_deny_loop }, { "storm", cmd_storm },
 		{ "startup", cmd_startup }, { "mem", cmd_mem },
 		{ "ckpt-watch", cmd_ckpt_watch }, { "time", cmd_time },
+		{ "log-scan", cmd_log_scan },
 	};
 
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -572,6 +650,6 @@ int main(int argc, char **argv)
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|now ...\n");
+	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|log-scan|now ...\n");
 	return 2;
 }

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* test_config.c: the daemon config file parser. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "diag.h"
+
+static int parse(const char *text, struct ag_config *cfg, struct diag_list *dl)
+{
+	return config__parse_buf("agentguard.yaml", text, strlen(text), cfg, dl);
+}
+
+static void test_defaults(void **state)
+{
+	struct ag_config cfg;
+
+	assert_int_equal(config__defaults(&cfg), 0);
+	assert_string_equal(cfg.manifests, "/etc/agentguard/agents.d");
+	assert_string_equal(cfg.state_dir, "/var/lib/agentguard");
+	assert_string_equal(cfg.socket, "/run/agentguard/agentguard.sock");
+	assert_null(cfg.cgroup_root);
+	assert_false(cfg.log_allowed_file_opens);
+	assert_int_equal(cfg.ringbuf_bytes, AG_DEFAULT_RINGBUF_BYTES);
+	assert_int_equal(cfg.max_sessions, AG_DEFAULT_MAX_SESSIONS);
+	assert_int_equal(cfg.max_net_rules, AG_DEFAULT_MAX_NET_RULES);
+	assert_int_equal(cfg.checkpoint_interval_ms, 1000);
+
+	assert_int_equal(config__set_str(&cfg.socket, "/tmp/x.sock"), 0);
+	assert_string_equal(cfg.socket, "/tmp/x.sock");
+	config__free(&cfg);
+	assert_null(cfg.manifests);
+	assert_null(cfg.socket);
+}
+
+static void test_full(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(parse("# agentguard daemon configuration\n"
+			       "manifests: /srv/agents.d\n"
+			       "stateDir: '/srv/state'\n"
+			       "socket: \"/run/ag.sock\"\n"
+			       "cgroupRoot: /sys/fs/cgroup/system.slice/agentguard.service\n"
+			       "logAllowedFileOpens: true\n"
+			       "ringBufferBytes: 16777216\n"
+			       "maxSessions: 100\n"
+			       "maxNetRules: 1000000\n"
+			       "checkpointIntervalMs: 250\n", &cfg, &dl), 0);
+	assert_int_equal(dl.n, 0);
+	assert_string_equal(cfg.manifests, "/srv/agents.d");
+	assert_string_equal(cfg.state_dir, "/srv/state");
+	assert_string_equal(cfg.socket, "/run/ag.sock");
+	assert_string_equal(cfg.cgroup_root, "/sys/fs/cgroup/system.slice/agentguard.service");
+	assert_true(cfg.log_allowed_file_opens);
+	assert_int_equal(cfg.ringbuf_bytes, 16u << 20);
+	assert_int_equal(cfg.max_sessions, 100);
+	assert_int_equal(cfg.max_net_rules, 1000000);
+	assert_int_equal(cfg.checkpoint_interval_ms, 250);
+
+	/* a second file only changes what it names */
+	assert_int_equal(parse("ringBufferBytes: 64KiB\nlogAllowedFileOpens: false\n"
+			       "cgroupRoot: ''\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.ringbuf_bytes, 64u << 10);
+	assert_false(cfg.log_allowed_file_opens);
+	assert_string_equal(cfg.cgroup_root, "");
+	assert_string_equal(cfg.manifests, "/srv/agents.d");
+	assert_int_equal(parse("ringBufferBytes: 1GiB\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.ringbuf_bytes, 1u << 30);
+	assert_int_equal(parse("ringBufferBytes: 8MiB\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.ringbuf_bytes, 8u << 20);
+	config__free(&cfg);
+}
+
+/* An empty file or one of only comments (a shipped template) is all
+ * defaults. */
+static void test_empty(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(parse("", &cfg, &dl), 0);
+	assert_int_equal(parse("# manifests: /etc/agentguard/agents.d\n# stateDir: /x\n", &cfg,
+			       &dl), 0);
+	assert_int_equal(parse("---\n", &cfg, &dl), 0);
+	assert_int_equal(dl.n, 0);
+	assert_string_equal(cfg.manifests, CONFIG_DEFAULT_MANIFESTS);
+	config__free(&cfg);
+}
+
+struct bad {
+	const char *text;
+	int line, col;
+	const char *msg;
+};
+
+static const struct bad bads[] = {
+	{ "manifest: /x\n", 1, 1, "unknown key 'manifest' at the top level (expected one of: "
+	  "manifests, stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
+	  "maxSessions, maxNetRules, checkpointIntervalMs)" },
+	{ "stateDir: var/lib/x\n", 1, 11,
+	  "relative path 'var/lib/x' for 'stateDir' (paths must be absolute)" },
+	{ "manifests: [/a, /b]\n", 1, 12,
+	  "expected an absolute path for 'manifests', got a sequence" },
+	{ "manifests: ''\n", 1, 12, "relative path '' for 'manifests'" },
+	{ "socket: /run/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\n", 1, 9, "is too long (120 bytes, limit 107)" },
+	{ "logAllowedFileOpens: yes\n", 1, 22,
+	  "expected true or false for 'logAllowedFileOpens', got a string 'yes'" },
+	{ "ringBufferBytes: 100000\n", 1, 18, "'100000' for 'ringBufferBytes' is not a power of two" },
+	{ "ringBufferBytes: 32768\n", 1, 18,
+	  "'32768' out of range for 'ringBufferBytes' (expected 65536..1073741824)" },
+	{ "ringBufferBytes: 2GiB\n", 1, 18,
+	  "'2GiB' out of range for 'ringBufferBytes' (expected 64KiB..1GiB)" },
+	{ "ringBufferBytes: 16MB\n", 1, 18, "invalid size '16MB' for 'ringBufferBytes'" },
+	{ "maxSessions: 0\n", 1, 14, "'0' out of range for 'maxSessions' (expected 1..1048576)" },
+	{ "maxSessions: -5\n", 1, 14, "'-5' out of range for 'maxSessions'" },
+	{ "maxNetRules: lots\n", 1, 14, "expected an integer for 'maxNetRules', got a string 'lots'" },
+	{ "maxNetRules: 99999999999999999999999\n", 1, 14, "out of range for 'maxNetRules'" },
+	{ "checkpointIntervalMs: 5\n", 1, 23,
+	  "'5' out of range for 'checkpointIntervalMs' (expected 10..1000)" },
+	{ "checkpointIntervalMs: 1001\n", 1, 23, "out of range for 'checkpointIntervalMs'" },
+	{ "maxSessions: 10\nmaxSessions: 20\n", 2, 1,
+	  "duplicate key 'maxSessions' (first at line 1, column 1)" },
+	{ "- manifests: /x\n", 1, 1, "expected a mapping at the top level, got a sequence" },
+	{ "socket: &s /x\n", 1, 9, "anchors and aliases are not allowed" },
+	{ "socket: [/x\n", 2, 1, "invalid YAML" },
+};
+
+static void test_errors(void **state)
+{
+	for (size_t i = 0; i < sizeof(bads) / sizeof(bads[0]); i++) {
+		struct diag_list dl = { 0 };
+		struct ag_config cfg;
+
+		config__defaults(&cfg);
+		assert_int_equal(parse(bads[i].text, &cfg, &dl), -EINVAL);
+		if (dl.n != 1 || dl.v[0].line != bads[i].line || dl.v[0].col != bads[i].col ||
+		    !strstr(dl.v[0].msg, bads[i].msg)) {
+			fprintf(stderr, "case %zu: want %d:%d '%s'\n", i, bads[i].line,
+				bads[i].col, bads[i].msg);
+			diag_list__print(&dl, stderr);
+		}
+		assert_int_equal(dl.n, 1);
+		assert_int_equal(dl.v[0].line, bads[i].line);
+		assert_int_equal(dl.v[0].col, bads[i].col);
+		assert_non_null(strstr(dl.v[0].msg, bads[i].msg));
+		assert_string_equal(dl.v[0].file, "agentguard.yaml");
+		diag_list__free(&dl);
+		config__free(&cfg);
+	}
+}
+
+/* Any error leaves cfg as it was, and every error is reported. */
+static void test_error_leaves_cfg(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(parse("manifests: /new\nstateDir: /new-state\nmaxSessions: 7\n"
+			       "socket: relative\nbogus: 1\n", &cfg, &dl), -EINVAL);
+	assert_int_equal(dl.n, 2);
+	assert_int_equal(dl.v[0].line, 4);
+	assert_int_equal(dl.v[1].line, 5);
+	assert_string_equal(cfg.manifests, CONFIG_DEFAULT_MANIFESTS);
+	assert_string_equal(cfg.state_dir, CONFIG_DEFAULT_STATE_DIR);
+	assert_int_equal(cfg.max_sessions, AG_DEFAULT_MAX_SESSIONS);
+	diag_list__free(&dl);
+	config__free(&cfg);
+}
+
+static void test_file(void **state)
+{
+	char path[] = "/tmp/agentguard-test-config-XXXXXX";
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "maxSessions: 42\n", 16), 16);
+	close(fd);
+	config__defaults(&cfg);
+	assert_int_equal(config__parse_file(path, &cfg, &dl), 0);
+	assert_int_equal(cfg.max_sessions, 42);
+	unlink(path);
+
+	assert_int_equal(config__parse_file(path, &cfg, &dl), -ENOENT);
+	assert_int_equal(dl.n, 1);
+	assert_string_equal(dl.v[0].file, path);
+	assert_string_equal(dl.v[0].msg, "cannot read file: No such file or directory");
+	diag_list__free(&dl);
+	config__free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_error_leaves_cfg),
+		cmocka_unit_test(test_file),
+	};
+
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}
