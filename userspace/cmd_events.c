@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * cmd_events.c: `agentguard events [--state-dir DIR] [--follow]
- * [--agent NAME] [--type T] [--format json|text]`
+ * [--agent NAME] [--type T] [--format json|ocsf|text]`
  *
  * Prints the log's entries in seq order across its entry files, one per
- * line: as stored (json) or as a one-line summary (text). With --follow it
+ * line: as stored (json), as OCSF 1.1 events (ocsf, see docs/log.md), or as
+ * a one-line summary (text). With --follow it
  * then waits (inotify on the log directory, with a 1 s poll as a fallback)
  * and prints entries as the daemon writes them, moving on to new entry
  * files, until SIGINT or SIGTERM.
@@ -20,10 +21,12 @@
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "cli.h"
 #include "log.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/agentguard"
@@ -31,7 +34,7 @@
 
 static const char events_usage[] =
 	"usage: agentguard events [--state-dir DIR] [--follow] [--agent NAME]\n"
-	"                         [--type T] [--format json|text]\n"
+	"                         [--type T] [--format json|ocsf|text]\n"
 	"\n"
 	"Prints the entries of the event log, one per line, in seq order.\n"
 	"\n"
@@ -43,11 +46,14 @@ static const char events_usage[] =
 	"  --type T          only entries of type T, or of every type starting\n"
 	"                    with T if T ends in '.' (e.g. network.)\n"
 	"  --format FORMAT   json (default): each entry as stored;\n"
+	"                    ocsf: each entry as an OCSF 1.1 event (Network\n"
+	"                    Activity, File System Activity, Process Activity,\n"
+	"                    Authorize Session, else Base Event), one per line;\n"
 	"                    text: time, type, decision, agent, session, process,\n"
 	"                    target and rule on one line\n"
 	"  -h, --help        show this help\n";
 
-enum format { FMT_JSON, FMT_TEXT };
+enum format { FMT_JSON, FMT_TEXT, FMT_OCSF };
 
 struct events_opts {
 	const char *agent;
@@ -187,12 +193,275 @@ static void print_text(FILE *out, json_t *e)
 			fprintf(out, "[%" JSON_INTEGER_FORMAT "]", pid);
 	}
 	print_target(out, json_object_get(e, "target"));
-	if (json_is_integer(json_object_get(e, "count")))
-		fprintf(out, " count=%" JSON_INTEGER_FORMAT,
-			json_integer_value(json_object_get(e, "count")));
+	for (size_t i = 0; i < 3; i++) {
+		static const char *ints[] = { "count", "exit_code", "signal" };
+		json_t *v = json_object_get(e, ints[i]);
+
+		if (json_is_integer(v))
+			fprintf(out, " %s=%" JSON_INTEGER_FORMAT, ints[i],
+				json_integer_value(v));
+	}
 	put_field(out, "rule=", str_at(e, "rule", NULL));
 	put_field(out, "reason=", str_at(e, "reason", NULL));
 	putc('\n', out);
+}
+
+/* ---- OCSF ---------------------------------------------------------------- */
+
+/*
+ * OCSF 1.1 mapping. class_uid = category_uid * 1000 + class; type_uid =
+ * class_uid * 100 + activity_id; time in epoch milliseconds;
+ * metadata.sequence = seq. The entry's own fields that OCSF has no place for
+ * (agent, generation, lineage, mode, rule, exec ids, ...) are kept under
+ * "unmapped", and the whole entry type as "activity_name" where the class
+ * has no matching activity.
+ */
+static bool type_matches(const char *want, const char *type);
+
+struct ocsf_class {
+	const char *type;	/* exact type, or prefix ending in '.' */
+	int category, class_uid;
+	const char *class_name;
+};
+
+static const struct ocsf_class ocsf_classes[] = {
+	{ "network.", 4, 4001, "Network Activity" },
+	{ "file.", 1, 1001, "File System Activity" },
+	{ "process.", 1, 1007, "Process Activity" },
+	{ "session.", 3, 3003, "Authorize Session" },
+	{ "token.", 3, 3003, "Authorize Session" },
+};
+
+static void set_str(json_t *o, const char *k, const char *v)
+{
+	if (v)
+		json_object_set_new(o, k, json_string(v));
+}
+
+static void set_copy(json_t *o, const char *k, json_t *v)
+{
+	if (v)
+		json_object_set(o, k, v);
+}
+
+/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z" to epoch ms; -1 if not. */
+static long long rfc3339_ms(const char *t)
+{
+	struct tm tm = { 0 };
+	const char *p;
+	long long ms = 0;
+	int scale = 100;
+
+	if (!t)
+		return -1;
+	p = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (!p)
+		return -1;
+	if (*p == '.') {
+		for (p++; *p >= '0' && *p <= '9'; p++) {
+			ms += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (strcmp(p, "Z"))
+		return -1;
+	return (long long)timegm(&tm) * 1000 + ms;
+}
+
+static int ocsf_activity(const char *type, const char *decision, int class_uid,
+			 json_t *target)
+{
+	const char *access = json_string_value(json_object_get(target, "access"));
+	bool denied = decision && !strcmp(decision, "deny");
+
+	switch (class_uid) {
+	case 4001:	/* 1 Open, 5 Refuse, 6 Traffic, 7 Listen */
+		if (!strcmp(type, "network.connect"))
+			return denied ? 5 : 1;
+		if (!strcmp(type, "network.send"))
+			return denied ? 5 : 6;
+		if (!strcmp(type, "network.bind"))
+			return 7;
+		break;
+	case 1001:	/* 2 Read, 3 Update, 14 Open */
+		if (!strcmp(type, "file.open"))
+			return access && !strcmp(access, "write") ? 3 :
+			       access && !strcmp(access, "read") ? 2 : 14;
+		break;
+	case 1007:	/* 1 Launch, 2 Terminate */
+		if (!strcmp(type, "process.exec"))
+			return 1;
+		if (!strcmp(type, "process.exit"))
+			return 2;
+		break;
+	case 3003:	/* 1 Assign Privileges */
+		if (!strcmp(type, "session.start") || !strcmp(type, "token.issued"))
+			return 1;
+		break;
+	}
+	return 99;	/* Other */
+}
+
+static json_t *ocsf_endpoint(json_t *target)
+{
+	json_t *ep = json_object();
+
+	set_copy(ep, "ip", json_object_get(target, "ip"));
+	set_copy(ep, "port", json_object_get(target, "port"));
+	return ep;
+}
+
+static json_t *ocsf_process(json_t *p)
+{
+	json_t *o = json_object();
+
+	set_copy(o, "pid", json_object_get(p, "pid"));
+	set_copy(o, "name", json_object_get(p, "comm"));
+	set_copy(o, "uid", json_object_get(p, "exec_id"));
+	if (json_object_get(p, "exe")) {
+		json_t *f = json_object();
+
+		set_copy(f, "path", json_object_get(p, "exe"));
+		json_object_set_new(o, "file", f);
+	}
+	if (json_object_get(p, "ppid")) {
+		json_t *pp = json_object();
+
+		set_copy(pp, "pid", json_object_get(p, "ppid"));
+		set_copy(pp, "uid", json_object_get(p, "parent_exec_id"));
+		json_object_set_new(o, "parent_process", pp);
+	}
+	if (json_is_integer(json_object_get(p, "uid"))) {
+		json_t *u = json_object();
+		char uid[32];
+
+		snprintf(uid, sizeof(uid), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(p, "uid")));
+		set_str(u, "uid", uid);
+		json_object_set_new(o, "user", u);
+	}
+	return o;
+}
+
+static void print_ocsf(FILE *out, json_t *e)
+{
+	const char *type = str_at(e, "type", NULL), *decision = str_at(e, "decision", NULL);
+	json_t *o = json_object(), *md = json_object(), *prod = json_object();
+	json_t *un = json_object(), *actor = json_object(), *target = json_object_get(e, "target");
+	json_t *proc = json_object_get(e, "process");
+	int category = 0, class_uid = 0, activity;
+	const char *class_name = "Base Event";
+	long long ms = rfc3339_ms(str_at(e, "time", NULL));
+	const char *k;
+	json_t *v;
+	char *s;
+
+	for (size_t i = 0; type && i < sizeof(ocsf_classes) / sizeof(ocsf_classes[0]); i++) {
+		if (type_matches(ocsf_classes[i].type, type)) {
+			category = ocsf_classes[i].category;
+			class_uid = ocsf_classes[i].class_uid;
+			class_name = ocsf_classes[i].class_name;
+			break;
+		}
+	}
+	activity = ocsf_activity(type ? type : "", decision, class_uid, target);
+	json_object_set_new(o, "category_uid", json_integer(category));
+	json_object_set_new(o, "class_uid", json_integer(class_uid));
+	set_str(o, "class_name", class_name);
+	json_object_set_new(o, "activity_id", json_integer(activity));
+	if (activity == 99)
+		set_str(o, "activity_name", type);
+	json_object_set_new(o, "type_uid", json_integer(class_uid * 100LL + activity));
+	if (ms >= 0)
+		json_object_set_new(o, "time", json_integer(ms));
+	json_object_set_new(o, "severity_id", json_integer(
+		decision && !strcmp(decision, "deny") ? 3 :
+		decision && !strcmp(decision, "audit") ? 2 : 1));
+	if (decision) {
+		bool denied = !strcmp(decision, "deny");
+
+		json_object_set_new(o, "action_id", json_integer(denied ? 2 : 1));
+		json_object_set_new(o, "disposition_id", json_integer(denied ? 2 : 1));
+	}
+	set_str(o, "message", type);
+	set_str(prod, "name", "agentguard");
+	set_str(prod, "vendor_name", "agentguard");
+	set_str(md, "version", "1.1.0");
+	json_object_set_new(md, "product", prod);
+	set_copy(md, "sequence", json_object_get(e, "seq"));
+	set_str(md, "log_name", "agentguard");
+	json_object_set_new(o, "metadata", md);
+	if (str_at(e, "host", NULL)) {
+		json_t *dev = json_object();
+
+		set_str(dev, "hostname", str_at(e, "host", NULL));
+		json_object_set_new(dev, "type_id", json_integer(1));	/* Server */
+		json_object_set_new(o, "device", dev);
+	}
+	if (json_is_object(proc)) {
+		json_t *ap = ocsf_process(proc);
+
+		if (class_uid == 1007) {
+			/* the process that exec'd or exited is the subject; an
+			 * exec's target is its new image */
+			if (json_object_get(target, "path")) {
+				json_t *f = json_object();
+
+				set_copy(f, "path", json_object_get(target, "path"));
+				json_object_set_new(ap, "file", f);
+			}
+			json_object_set_new(o, "process", ap);
+		} else {
+			json_object_set_new(actor, "process", ap);
+		}
+	}
+	if (str_at(e, "session", "id")) {
+		json_t *ses = json_object();
+
+		set_str(ses, "uid", str_at(e, "session", "id"));
+		json_object_set_new(actor, "session", ses);
+	}
+	set_str(actor, "app_name", str_at(e, "agent", "name"));
+	if (json_object_size(actor))
+		json_object_set_new(o, "actor", actor);
+	else
+		json_decref(actor);
+	if (json_is_object(target)) {
+		if (class_uid == 4001) {
+			json_t *ci = json_object();
+
+			json_object_set_new(o, !strcmp(type, "network.bind") ?
+					    "src_endpoint" : "dst_endpoint",
+					    ocsf_endpoint(target));
+			set_copy(ci, "protocol_name", json_object_get(target, "protocol"));
+			json_object_set_new(o, "connection_info", ci);
+		} else if (class_uid == 1001) {
+			json_t *f = json_object();
+			const char *p = json_string_value(json_object_get(target, "path"));
+
+			set_str(f, "path", p);
+			if (p && strrchr(p, '/'))
+				set_str(f, "name", strrchr(p, '/') + 1);
+			json_object_set_new(f, "type_id", json_integer(1));	/* Regular File */
+			json_object_set_new(o, "file", f);
+		}
+	}
+	/* the entry's own fields (but seq, time, host, mapped above) as they
+	 * are: agentguard specifics such as agent.generation, session.lineage,
+	 * mode and rule have no OCSF attribute */
+	json_object_foreach(e, k, v) {
+		if (!strcmp(k, "seq") || !strcmp(k, "time") || !strcmp(k, "host"))
+			continue;
+		json_object_set(un, k, v);
+	}
+	json_object_set_new(o, "unmapped", un);
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s) {
+		fputs(s, out);
+		putc('\n', out);
+		free(s);
+	}
+	json_decref(o);
 }
 
 /* ---- filtering ---------------------------------------------------------- */
@@ -236,6 +505,8 @@ static void handle_line(const struct events_opts *o, const char *line,
 	if (o->format == FMT_JSON) {
 		fwrite(line, 1, len, out);
 		putc('\n', out);
+	} else if (o->format == FMT_OCSF) {
+		print_ocsf(out, e);
 	} else {
 		print_text(out, e);
 	}
@@ -503,12 +774,10 @@ int cmd_events(int argc, char **argv)
 		} else if (!strcmp(v, "text")) {
 			o.format = FMT_TEXT;
 		} else if (!strcmp(v, "ocsf")) {
-			fprintf(stderr, "agentguard: events: format 'ocsf' is not "
-				"supported yet\n");
-			return 2;
+			o.format = FMT_OCSF;
 		} else {
 			fprintf(stderr, "agentguard: events: unknown format '%s' "
-				"(expected json or text)\n", v);
+				"(expected json, ocsf or text)\n", v);
 			return 2;
 		}
 	}

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "log.h"
 #include "note.h"
 
@@ -190,6 +191,10 @@ static int cmd_log_verify(int argc, char **argv)
 	if (res.unsealed)
 		printf("unsealed: entries %" PRIu64 "..%" PRIu64 " are not covered by "
 		       "a checkpoint\n", res.newest_size, res.entries - 1);
+	if (res.torn_note_bytes)
+		printf("torn: %" PRIu64 " bytes at the end of 'checkpoints' are an "
+		       "incomplete note (an interrupted write), not a checkpoint\n",
+		       res.torn_note_bytes);
 	if (res.torn_bytes)
 		printf("torn: %" PRIu64 " bytes at the end of the log are an incomplete "
 		       "line (an interrupted write), not an entry\n", res.torn_bytes);

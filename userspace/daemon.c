@@ -1410,6 +1410,24 @@ static void clean_leftovers(struct daemon *d)
 	closedir(dir);
 }
 
+static void extra_recovered(struct jsonw *w, const void *ctx)
+{
+	const struct log_open_info *li = ctx;
+	char why[160];
+
+	snprintf(why, sizeof(why), "torn tail of %llu bytes removed",
+		 (unsigned long long)li->dropped_bytes);
+	jsonw__key_string(w, "reason", why);
+	jsonw__key_object(w, "recovery");
+	jsonw__key_uint(w, "dropped_bytes", li->dropped_bytes);
+	jsonw__key_uint(w, "dropped_lines", li->dropped_lines);
+	jsonw__key_uint(w, "leaves_repaired", li->leaves_repaired);
+	jsonw__key_uint(w, "leaves_dropped", li->leaves_dropped);
+	jsonw__key_uint(w, "checkpoints_dropped_bytes", li->checkpoints_dropped_bytes);
+	jsonw__key_bool(w, "checkpoint_restored", li->checkpoint_restored);
+	jsonw__object_end(w);
+}
+
 struct start_info {
 	const struct daemon *d;
 	const struct log_open_info *li;
@@ -1572,7 +1590,8 @@ int cmd_daemon(int argc, char **argv)
 	}
 	d->log = log__open(d->cfg.state_dir, d->hostname, &li);
 	if (!d->log) {
-		errmsg("cannot open the log in '%s': %s", d->cfg.state_dir, strerror(errno));
+		errmsg("cannot open the log in '%s': %s", d->cfg.state_dir,
+		       li.error[0] ? li.error : strerror(errno));
 		goto out;
 	}
 	jsonw__init(&d->jw, 0);
@@ -1600,14 +1619,12 @@ int cmd_daemon(int argc, char **argv)
 		e.extra_ctx = &si;
 		emit(d, &e);
 	}
-	if (li.dropped_bytes) {
+	if (li.dropped_bytes || li.leaves_repaired || li.leaves_dropped ||
+	    li.checkpoints_dropped_bytes || li.checkpoint_restored) {
 		struct ev e = { .type = "log.recovered" };
-		char why[128];
 
-		snprintf(why, sizeof(why), "torn tail of %llu bytes removed",
-			 (unsigned long long)li.dropped_bytes);
-		e.extra = extra_reason;
-		e.extra_ctx = why;
+		e.extra = extra_recovered;
+		e.extra_ctx = &li;
 		emit(d, &e);
 	}
 	clean_leftovers(d);

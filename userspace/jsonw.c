@@ -303,9 +303,10 @@ static size_t utoa(uint64_t v, char *out)
 void jsonw__key_uint(struct jsonw *w, const char *key, uint64_t v)
 {
 	char b[20];
+	size_t n = utoa(v, b);
 
 	put_key(w, key);
-	put(w, b, utoa(v, b));
+	put(w, b, n);
 }
 
 void jsonw__key_int(struct jsonw *w, const char *key, int64_t v)

@@ -807,7 +807,7 @@ static int repair_leaves(struct ag_log *log, int fd, struct entry_file *files,
 		const char *line;
 		size_t len;
 		bool complete;
-		int got;
+		int got = 0;
 
 		if (efd < 0) {
 			err = -errno;
@@ -1386,26 +1386,52 @@ static size_t next_note_end(const char *b, size_t n, size_t p)
 	return p;
 }
 
+/* Whether a note has a complete signature line after a blank line: a
+ * prefix of a note being appended never has one. */
+static bool has_signature_line(const char *b, size_t n)
+{
+	for (size_t p = 0; p + 1 < n; p++) {
+		if (b[p] == '\n' && b[p + 1] == '\n' &&
+		    starts_sig(b + p + 2, n - p - 2) &&
+		    memchr(b + p + 2, '\n', n - p - 2))
+			return true;
+	}
+	return false;
+}
+
 static int verify_checkpoints(int dirfd, const struct note_verifier *v,
 			      struct cp_rec **out, size_t *nout,
 			      struct log_verify_result *res)
 {
 	struct mapped m, c;
 	struct cp_rec *recs = NULL;
-	size_t n = 0, cap = 0, pos = 0, last_start = 0;
+	size_t n = 0, cap = 0, pos = 0, last_start = 0, last_end = 0;
 	char why[NOTE_WHY_MAX];
 	struct checkpoint cp;
 	bool exists, cexists;
 	int err;
 
+	/* 'checkpoint' before 'checkpoints': the daemon appends to the latter
+	 * first, so a copy read first is always in the list read second */
+	err = map_file(dirfd, "checkpoint", &c, &cexists);
+	if (err) {
+		msg(res->error, "cannot read 'checkpoint': %s", strerror(-err));
+		return err;
+	}
 	err = map_file(dirfd, "checkpoints", &m, &exists);
 	if (err) {
 		msg(res->error, "cannot read 'checkpoints': %s", strerror(-err));
+		unmap(&c);
 		return err;
 	}
 	while (pos < m.len) {
 		size_t end = next_note_end(m.p, m.len, pos);
 
+		if (end == m.len && !has_signature_line(m.p + pos, end - pos)) {
+			/* an interrupted (or concurrent) append: not a note */
+			res->torn_note_bytes = end - pos;
+			break;
+		}
 		err = checkpoint__open(v, m.p + pos, end - pos, &cp, why, sizeof(why));
 		if (err == -ENOMEM || err == -EIO) {
 			msg(res->error, "cannot check checkpoint %zu: %s", n,
@@ -1440,17 +1466,13 @@ static int verify_checkpoints(int dirfd, const struct note_verifier *v,
 		recs[n].k = n;
 		n++;
 		last_start = pos;
+		last_end = end;
 		pos = end;
 	}
 	res->checkpoints = n;
 	/* 'checkpoint' is the newest note, or right after a crash the one
 	 * before it: either way it must be one of 'checkpoints' */
-	err = map_file(dirfd, "checkpoint", &c, &cexists);
-	if (err) {
-		msg(res->error, "cannot read 'checkpoint': %s", strerror(-err));
-		goto out;
-	}
-	if (cexists && !(n && c.len == m.len - last_start &&
+	if (cexists && !(n && c.len == last_end - last_start &&
 			 !memcmp(c.p, m.p + last_start, c.len))) {
 		bool found = false;
 
@@ -1471,8 +1493,8 @@ static int verify_checkpoints(int dirfd, const struct note_verifier *v,
 			}
 		}
 	}
-	unmap(&c);
 out:
+	unmap(&c);
 	unmap(&m);
 	if (err) {
 		free(recs);
@@ -1636,7 +1658,13 @@ int log__verify(const char *logdir, const char *vkey_text,
 		err = -ENOMEM;
 		goto out;
 	}
-	/* the leaves store first: the daemon writes it after the entries */
+	/* Read in the reverse of the order the daemon writes (entries, then
+	 * leaves, then checkpoints): whatever a checkpoint read here covers
+	 * is in the leaves read next, and whatever those cover is in the
+	 * entries read last. So verify is exact while the daemon runs. */
+	err = verify_checkpoints(dirfd, v, &cps, &ncps, res);
+	if (err)
+		goto out;
 	err = map_file(dirfd, "leaves", &lv, &exists);
 	if (err) {
 		msg(res->error, "cannot read 'leaves': %s", strerror(-err));
@@ -1644,9 +1672,6 @@ int log__verify(const char *logdir, const char *vkey_text,
 	}
 	vs.leaves = (const uint8_t *)lv.p;
 	vs.nleaves = lv.len / LOG_HASH_SIZE;
-	err = verify_checkpoints(dirfd, v, &cps, &ncps, res);
-	if (err)
-		goto out;
 	vs.cps = cps;
 	vs.ncps = ncps;
 	if (ncps) {

@@ -112,6 +112,8 @@ struct log_verify_result {
 	uint8_t newest_root[LOG_HASH_SIZE]; /* its root (empty tree if none) */
 	uint64_t unsealed;		/* entries - newest_size */
 	uint64_t torn_bytes;		/* bytes of a final line without newline */
+	uint64_t torn_note_bytes;	/* bytes of a final note in 'checkpoints'
+					 * without a complete signature line */
 	char error[LOG_MSG_MAX];	/* "entry <i>: <reason>" or
 					 * "checkpoint <k>: <reason>" */
 };
@@ -123,16 +125,14 @@ struct log_verify_result {
  * key's origin, sizes never decrease, no size exceeds the entries, and each
  * root equals the root recomputed over the entries at that size. A final
  * line without newline (an interrupted write) is not an entry: it is
- * counted in torn_bytes. Returns 0 if the log verifies; -EBADMSG if it does
+ * counted in torn_bytes; likewise a final note in 'checkpoints' without a
+ * complete signature line is not a checkpoint (torn_note_bytes). Safe to
+ * run while the daemon writes the log. Returns 0 if the log verifies; -EBADMSG if it does
  * not (res->error names the first failing entry or checkpoint); -EINVAL
  * for a bad verifier key, or -errno if the log cannot be read (res->error
  * says what failed). */
 int log__verify(const char *logdir, const char *vkey_text,
 		struct log_verify_result *res);
-
-/* Subcommands (argv[0] is the subcommand's name). Return the exit status. */
-int cmd_log(int argc, char **argv);
-int cmd_events(int argc, char **argv);
 
 /* log__entry_files: the entry files of logdir sorted by first seq, as a
  * malloc'd array of malloc'd names in *names (free each, then the array)

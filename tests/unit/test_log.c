@@ -23,7 +23,9 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
+#include "cli.h"
 #include "log.h"
 #include "merkle.h"
 #include "note.h"
@@ -146,6 +148,15 @@ static struct ag_log *open_ok(const char *state, struct log_open_info *info)
 	if (!l)
 		fail_msg("log__open: %s (errno %d)", info->error, errno);
 	return l;
+}
+
+static uint64_t log__size_of(const char *state)
+{
+	struct ag_log *l = open_ok(state, NULL);
+	uint64_t n = log__size(l);
+
+	log__close(l);
+	return n;
 }
 
 static char *vkey_of(const char *state)
@@ -703,8 +714,10 @@ static void test_recover_checkpoints(void **state)
 	{
 		struct log_verify_result res;
 
-		assert_int_equal(verify(s, &res), -EBADMSG);
-		assert_non_null(strstr(res.error, "checkpoint 3: "));
+		/* not a checkpoint yet: verify passes and reports it */
+		assert_int_equal(verify(s, &res), 0);
+		assert_int_equal(res.torn_note_bytes, 60);
+		assert_int_equal(res.checkpoints, 3);
 	}
 	l = open_ok(s, &info);
 	assert_int_equal(info.checkpoints_dropped_bytes, 60);
@@ -762,6 +775,9 @@ static void test_recover_many_checkpoints(void **state)
 		memcpy(d + len, cp, cut);
 		spit_rel(s, "log/checkpoints", d, len + cut);
 		free(d);
+		assert_int_equal(verify(s, &res), 0);
+		assert_int_equal(res.torn_note_bytes, cut);
+		assert_int_equal(res.checkpoints, 600);
 		l = open_ok(s, &info);
 		assert_int_equal(info.checkpoints_dropped_bytes, cut);
 		assert_int_equal(info.checkpoint_size, 600);
@@ -1132,6 +1148,56 @@ static void test_verify_files(void **state)
 	}
 }
 
+/* verify while the daemon writes: reading in the reverse of the write
+ * order makes every run exact, never a false failure */
+static void test_verify_concurrent(void **state)
+{
+	char *s = mkstate();
+	struct log_verify_result res;
+	struct ag_log *l = open_ok(s, NULL);
+	int runs = 0, st;
+	pid_t pid;
+
+	log__close(l);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct ag_log *w = log__open(s, HOST, NULL);
+		double end = now() + 1.5;
+
+		if (!w)
+			_exit(1);
+		log__set_rotate_bytes(w, 64 * 1024);
+		while (now() < end) {
+			append_n(w, 1 + rand() % 700);
+			if (rand() % 2)
+				log__flush(w);
+			if (log__commit(w))
+				_exit(2);
+		}
+		log__close(w);
+		_exit(0);
+	}
+	while (waitpid(pid, &st, WNOHANG) == 0) {
+		int r = verify(s, &res);
+
+		if (r)
+			fail_msg("verify during writes: %d: %s", r, res.error);
+		runs++;
+	}
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	{
+		uint64_t n = log__size_of(s);
+
+		assert_true(n > 1000);
+		expect_ok(s, n, n);
+	}
+	printf("# log: %d verifications during writes, all ok\n", runs);
+	assert_true(runs > 3);
+	rm_rf(s);
+	free(s);
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 struct run_out {
@@ -1271,6 +1337,7 @@ static const char *ev_lines[] = {
 	"{\"seq\":3,\"time\":\"2026-11-29T09:12:03.000000001Z\",\"host\":\"h\",\"type\":\"network.bind\",\"decision\":\"allow\",\"agent\":{\"name\":\"a\"},\"target\":{\"ip\":\"::1\",\"port\":8080,\"protocol\":\"tcp\"}}",
 	"{\"seq\":4,\"time\":\"2026-11-29T09:12:04.000000001Z\",\"host\":\"h\",\"type\":\"events.lost\",\"count\":3}",
 	"{\"seq\":5,\"time\":\"2026-11-29T09:12:05.000000001Z\",\"host\":\"h\",\"type\":\"process.exec\",\"decision\":\"allow\",\"agent\":{\"name\":\"a\"},\"process\":{\"pid\":7,\"comm\":\"ev\\nil\\u001b[31m\"},\"target\":{\"path\":\"/usr/bin/x\"}}",
+	"{\"seq\":6,\"time\":\"2026-11-29T09:12:06.000000001Z\",\"host\":\"h\",\"type\":\"process.exit\",\"agent\":{\"name\":\"b\"},\"process\":{\"pid\":8,\"comm\":\"sh\"},\"exit_code\":3}",
 };
 #define N_EV (sizeof(ev_lines) / sizeof(ev_lines[0]))
 
@@ -1303,7 +1370,7 @@ static void test_events(void **state)
 
 	run_cmd(&r, 3, (char *[]){ "events", "--state-dir", s, NULL }, cmd_events);
 	assert_int_equal(r.rc, 0);
-	want_lines(r.out, (int[]){ 0, 1, 2, 3, 4, 5 }, 6);
+	want_lines(r.out, (int[]){ 0, 1, 2, 3, 4, 5, 6 }, 7);
 	assert_string_equal(r.err, "");
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--agent", "a", NULL }, cmd_events);
 	want_lines(r.out, (int[]){ 1, 3, 5 }, 3);
@@ -1326,15 +1393,82 @@ static void test_events(void **state)
 		"2026-11-29T09:12:03.000000001Z network.bind allow agent=a tcp [::1]:8080\n"
 		"2026-11-29T09:12:04.000000001Z events.lost count=3\n"
 		"2026-11-29T09:12:05.000000001Z process.exec allow agent=a "
-		"proc=ev\\nil\\x1b[31m[7] /usr/bin/x\n");
-	/* errors */
+		"proc=ev\\nil\\x1b[31m[7] /usr/bin/x\n"
+		"2026-11-29T09:12:06.000000001Z process.exit agent=b proc=sh[8] exit_code=3\n");
+	/* OCSF: one JSON object per entry, classes and ids per DESIGN.md */
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "ocsf", NULL }, cmd_events);
-	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "agentguard: events: format 'ocsf' is not supported yet\n");
+	assert_int_equal(r.rc, 0);
+	{
+		static const struct {
+			int class_uid, activity, category;
+			long long type_uid;
+		} want[N_EV] = {
+			{ 0, 99, 0, 99 },		/* daemon.start: Base Event */
+			{ 4001, 5, 4, 400105 },		/* connect denied: Refuse */
+			{ 1001, 2, 1, 100102 },		/* file open for read */
+			{ 4001, 7, 4, 400107 },		/* bind: Listen */
+			{ 0, 99, 0, 99 },		/* events.lost */
+			{ 1007, 1, 1, 100701 },		/* exec: Launch */
+			{ 1007, 2, 1, 100702 },		/* exit: Terminate */
+		};
+		char *line = r.out;
+
+		for (size_t i = 0; i < N_EV; i++) {
+			char *nl = strchr(line, '\n');
+			json_t *o, *orig;
+
+			assert_non_null(nl);
+			o = json_loadb(line, nl - line, 0, NULL);
+			orig = json_loads(ev_lines[i], 0, NULL);
+			assert_non_null(o);
+			assert_int_equal(json_integer_value(json_object_get(o, "class_uid")),
+					 want[i].class_uid);
+			assert_int_equal(json_integer_value(json_object_get(o, "category_uid")),
+					 want[i].category);
+			assert_int_equal(json_integer_value(json_object_get(o, "activity_id")),
+					 want[i].activity);
+			assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
+					 want[i].type_uid);
+			assert_int_equal(json_integer_value(json_object_get(
+				json_object_get(o, "metadata"), "sequence")), i);
+			assert_int_equal(json_integer_value(json_object_get(o, "time")),
+					 1795943520000LL + 1000 * i);
+			/* the entry's fields are kept */
+			assert_true(json_equal(json_object_get(json_object_get(o, "unmapped"),
+							       "type"),
+					       json_object_get(orig, "type")));
+			if (i == 1) {
+				json_t *dst = json_object_get(o, "dst_endpoint");
+
+				assert_int_equal(json_integer_value(json_object_get(o, "action_id")), 2);
+				assert_int_equal(json_integer_value(json_object_get(o,
+							"disposition_id")), 2);
+				assert_string_equal(json_string_value(json_object_get(dst, "ip")),
+						    "10.1.2.3");
+				assert_int_equal(json_integer_value(json_object_get(dst, "port")),
+						 443);
+				assert_string_equal(json_string_value(json_object_get(json_object_get(
+					json_object_get(o, "actor"), "process"), "name")), "curl");
+				assert_string_equal(json_string_value(json_object_get(json_object_get(
+					json_object_get(o, "actor"), "session"), "uid")), "S1");
+			}
+			if (i == 2)
+				assert_string_equal(json_string_value(json_object_get(json_object_get(
+					o, "file"), "path")), "/etc/shadow");
+			if (i == 5)
+				assert_string_equal(json_string_value(json_object_get(json_object_get(
+					json_object_get(o, "process"), "file"), "path")), "/usr/bin/x");
+			json_decref(o);
+			json_decref(orig);
+			line = nl + 1;
+		}
+		assert_string_equal(line, "");
+	}
+	/* errors */
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "xml", NULL }, cmd_events);
 	assert_int_equal(r.rc, 2);
-	assert_string_equal(r.err, "agentguard: events: unknown format 'xml' (expected json "
-			    "or text)\n");
+	assert_string_equal(r.err, "agentguard: events: unknown format 'xml' (expected json, "
+			    "ocsf or text)\n");
 	run_cmd(&r, 2, (char *[]){ "events", "--bogus", NULL }, cmd_events);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: events: unknown option '--bogus'\n");
@@ -1486,6 +1620,7 @@ int main(void)
 		cmocka_unit_test(test_verify_rewritten_leaves),
 		cmocka_unit_test(test_verify_checkpoints_tampered),
 		cmocka_unit_test(test_verify_files),
+		cmocka_unit_test(test_verify_concurrent),
 		cmocka_unit_test(test_cmd_log),
 		cmocka_unit_test(test_events),
 		cmocka_unit_test(test_events_follow),

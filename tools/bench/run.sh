@@ -28,6 +28,8 @@
 #                           sustained run; report in $BUILD/bench/
 #   BENCH_TMPDIR=/tmp       state dirs; must be a real disk (fdatasync)
 #   BENCH_KEEP=0            1: keep the temp dir (logs, daemon output)
+#   BENCH_ONLY="start connect events"   a subset: start = 3; connect = 1,
+#                           the denied-connect cost and 4; events = 2
 #
 # Safety: every daemon gets its own throwaway cgroup root below the cgroup2
 # mount, its own state dir and socket; traffic goes to 127.0.0.1 only; every
@@ -49,6 +51,7 @@ PROBE_SECS=${BENCH_PROBE_SECS:-5}
 PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
+ONLY=${BENCH_ONLY:-start connect events}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
@@ -60,6 +63,9 @@ say() { printf '%s\n' "$*" >&2; }
 
 for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS; do
 	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge 1 ] || die "invalid $n '${!n}' (a positive integer)"
+done
+for b in $ONLY; do
+	case $b in start|connect|events) ;; *) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events)" ;; esac
 done
 [[ $EV_RATE == auto || $EV_RATE =~ ^[0-9]+$ ]] || die "invalid BENCH_EVENTS_RATE '$EV_RATE'"
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs and creates cgroups)"
@@ -202,6 +208,15 @@ counter() { # NAME JSON
 
 in_session() { "$AG" run --agent bench --socket "$D_SOCK" -- "$@"; }
 
+# max_gap CKPT_FILE T_START T_END: the longest time (ms) in which no new
+# checkpoint appeared, from T_START until the first checkpoint at or after T_END
+max_gap() {
+	awk -v a="$2" -v z="$3" '
+		{ t = substr($1, 6) + 0 }
+		t > a { if (t - a > m) m = t - a; a = t; if (t >= z) exit }
+		END { printf "%d\n", m / 1e6 }' "$1"
+}
+
 RES=()	# table rows: metric|baseline|agentguard|ratio|target|result
 row() { RES+=("$1|$2|$3|$4|$5|$6"); }
 verdict() { awk "BEGIN { exit !($1) }" && echo PASS || echo MISS; }
@@ -211,234 +226,277 @@ say "bench: temp $T, ports allow $P_ALLOW deny $P_DENY, cgroup2 at $CG2"
 # ---------------------------------------------------------------------------
 # 3. Daemon start to ready, 1 rule vs 10k rules (run first: a quiet machine)
 
-say "bench 3: daemon start to ready, $STARTS starts of each (+1 warm-up), interleaved"
-declare -a R1 R10 H1 H10 M1 M10
-start_once() { # m1|m10k -> agbench startup line
-	local root=$CG2/agentguard-bench-$TAG-start
-	ROOTS+=("$root")
-	"$AGB" startup "$T/start-$1.err" "$AG" daemon --manifests "$T/$1" \
-		--state-dir "$T/state-start-$1" --socket "$T/start.sock" --cgroup-root "$root"
-}
-for i in $(seq 0 "$STARTS"); do
-	if [ $((i % 2)) = 0 ]; then order="m1 m10k"; else order="m10k m1"; fi
-	for m in $order; do
-		l=$(start_once "$m") || die "daemon start with '$m' failed: $(cat "$T/start-$m.err")"
-		[ "$(kv status "$l")" = 0 ] || die "daemon with '$m' exited $(kv status "$l"): $(cat "$T/start-$m.err")"
-		[ "$i" = 0 ] && continue	# warm-up: creates keys, warms caches
-		if [ "$m" = m1 ]; then
-			R1+=("$(kv ready_us "$l")"); H1+=("$(kv hwm_kb "$l")"); M1+=("$(kv maps_memlock "$l")")
-		else
-			R10+=("$(kv ready_us "$l")"); H10+=("$(kv hwm_kb "$l")"); M10+=("$(kv maps_memlock "$l")")
-		fi
+bench_start() {
+	say "bench 3: daemon start to ready, $STARTS starts of each (+1 warm-up), interleaved"
+	declare -a R1 R10 H1 H10 M1 M10
+	start_once() { # m1|m10k -> agbench startup line
+		local root=$CG2/agentguard-bench-$TAG-start
+		ROOTS+=("$root")
+		"$AGB" startup "$T/start-$1.err" "$AG" daemon --manifests "$T/$1" \
+			--state-dir "$T/state-start-$1" --socket "$T/start.sock" --cgroup-root "$root"
+	}
+	for i in $(seq 0 "$STARTS"); do
+		if [ $((i % 2)) = 0 ]; then order="m1 m10k"; else order="m10k m1"; fi
+		for m in $order; do
+			l=$(start_once "$m") || die "daemon start with '$m' failed: $(cat "$T/start-$m.err")"
+			[ "$(kv status "$l")" = 0 ] || die "daemon with '$m' exited $(kv status "$l"): $(cat "$T/start-$m.err")"
+			[ "$i" = 0 ] && continue	# warm-up: creates keys, warms caches
+			if [ "$m" = m1 ]; then
+				R1+=("$(kv ready_us "$l")"); H1+=("$(kv hwm_kb "$l")"); M1+=("$(kv maps_memlock "$l")")
+			else
+				R10+=("$(kv ready_us "$l")"); H10+=("$(kv hwm_kb "$l")"); M10+=("$(kv maps_memlock "$l")")
+			fi
+		done
 	done
-done
-r1=$(median "${R1[@]}"); r10=$(median "${R10[@]}")
-diff_ms=$(calc "($r10 - $r1) / 1000")
-say "  ready us, 1 rule:   ${R1[*]}"
-say "  ready us, 10k rules: ${R10[*]}"
-row "daemon start to ready (ms)" "$(calc "$r1/1000")" "$(calc "$r10/1000")" \
-	"+$diff_ms ms" "<= 150 ms added" "$(verdict "$diff_ms <= 150")"
+	r1=$(median "${R1[@]}"); r10=$(median "${R10[@]}")
+	diff_ms=$(calc "($r10 - $r1) / 1000")
+	say "  ready us, 1 rule:   ${R1[*]}"
+	say "  ready us, 10k rules: ${R10[*]}"
+	row "daemon start to ready (ms)" "$(calc "$r1/1000")" "$(calc "$r10/1000")" \
+		"+$diff_ms ms" "<= 150 ms added" "$(verdict "$diff_ms <= 150")"
 
-declare -a C1 C10
-for i in $(seq 0 "$STARTS"); do
-	for m in m1 m10k; do
-		l=$("$AGB" time /dev/null "$AG" manifest check "$T/$m/bench.yaml")
-		[ "$(kv status "$l")" = 0 ] || die "manifest check of '$m' failed"
-		[ "$i" = 0 ] && continue
-		if [ "$m" = m1 ]; then C1+=("$(kv us "$l")"); else C10+=("$(kv us "$l")"); fi
+	declare -a C1 C10
+	for i in $(seq 0 "$STARTS"); do
+		for m in m1 m10k; do
+			l=$("$AGB" time /dev/null "$AG" manifest check "$T/$m/bench.yaml")
+			[ "$(kv status "$l")" = 0 ] || die "manifest check of '$m' failed"
+			[ "$i" = 0 ] && continue
+			if [ "$m" = m1 ]; then C1+=("$(kv us "$l")"); else C10+=("$(kv us "$l")"); fi
+		done
 	done
-done
-c1=$(median "${C1[@]}"); c10=$(median "${C10[@]}")
-row "manifest check, parse+compile (ms)" "$(calc "$c1/1000")" "$(calc "$c10/1000")" \
-	"+$(calc "($c10 - $c1)/1000") ms" "info" "-"
-row "daemon VmHWM after ready (MiB)" "$(calc "$(median "${H1[@]}")/1024")" \
-	"$(calc "$(median "${H10[@]}")/1024")" "$(calc "$(median "${H10[@]}")/$(median "${H1[@]}")")" "info" "-"
-row "BPF maps memlock (MiB)" "$(calc "$(median "${M1[@]}")/1048576")" \
-	"$(calc "$(median "${M10[@]}")/1048576")" "$(calc "$(median "${M10[@]}")/$(median "${M1[@]}")")" "info" "-"
+	c1=$(median "${C1[@]}"); c10=$(median "${C10[@]}")
+	row "manifest check, parse+compile (ms)" "$(calc "$c1/1000")" "$(calc "$c10/1000")" \
+		"+$(calc "($c10 - $c1)/1000") ms" "info" "-"
+	row "daemon VmHWM after ready (MiB)" "$(calc "$(median "${H1[@]}")/1024")" \
+		"$(calc "$(median "${H10[@]}")/1024")" "$(calc "$(median "${H10[@]}")/$(median "${H1[@]}")")" "info" "-"
+	row "BPF maps memlock (MiB)" "$(calc "$(median "${M1[@]}")/1048576")" \
+		"$(calc "$(median "${M10[@]}")/1048576")" "$(calc "$(median "${M10[@]}")/$(median "${M1[@]}")")" "info" "-"
+}
 
 # ---------------------------------------------------------------------------
 # 1. connect() latency with 10k rules vs outside agentguard
 
-say "bench 1: connect latency, $ROUNDS rounds x $CONNECTS connects, interleaved"
-"$AGB" listen 127.0.0.1 "$P_ALLOW" 3600 >"$T/listen.out" &
-PIDS+=("$!")
-for _ in $(seq 100); do grep -q listening "$T/listen.out" && break; sleep 0.05; done
-grep -q listening "$T/listen.out" || die "listener on 127.0.0.1:$P_ALLOW not ready"
+bench_connect() {
+	say "bench 1: connect latency, $ROUNDS rounds x $CONNECTS connects, interleaved"
+	"$AGB" listen 127.0.0.1 "$P_ALLOW" 3600 >"$T/listen.out" &
+	PIDS+=("$!")
+	for _ in $(seq 100); do grep -q listening "$T/listen.out" && break; sleep 0.05; done
+	grep -q listening "$T/listen.out" || die "listener on 127.0.0.1:$P_ALLOW not ready"
 
-start_daemon main "$T/m10k"
-MAIN_PID=$D_PID
-declare -a BA AGL RAT BP AP
-base_run() { "$AGB" connect 127.0.0.1 "$P_ALLOW" "$CONNECTS"; }
-ag_run() { in_session "$AGB" connect 127.0.0.1 "$P_ALLOW" "$CONNECTS"; }
-base_run >/dev/null; ag_run >/dev/null	# warm-up
-for i in $(seq 1 "$ROUNDS"); do
-	if [ $((i % 2)) = 1 ]; then
-		b=$(base_run); a=$(ag_run)
-	else
-		a=$(ag_run); b=$(base_run)
-	fi
-	BA+=("$(kv ns_per_op "$b")"); AGL+=("$(kv ns_per_op "$a")")
-	BP+=("$(kv p50 "$b")"); AP+=("$(kv p50 "$a")")
-	RAT+=("$(calc "$(kv ns_per_op "$a") / $(kv ns_per_op "$b")")")
-	say "  round $i: outside $(kv ns_per_op "$b") ns/op, in session $(kv ns_per_op "$a") ns/op"
-done
-ratio1=$(median "${RAT[@]}")
-row "connect() loopback, 10k rules (ns/op)" "$(median "${BA[@]}")" "$(median "${AGL[@]}")" \
-	"$ratio1" "<= 1.05" "$(verdict "$ratio1 <= 1.05")"
-p50r=()
-for i in "${!BP[@]}"; do p50r+=("$(calc "${AP[$i]} / ${BP[$i]}")"); done
-row "  same, per-connect p50 (ns)" "$(median "${BP[@]}")" "$(median "${AP[@]}")" \
-	"$(median "${p50r[@]}")" "info" "-"
+	start_daemon main "$T/m10k"
+	MAIN_PID=$D_PID
+	declare -a BA AGL RAT BP AP
+	base_run() { "$AGB" connect 127.0.0.1 "$P_ALLOW" "$CONNECTS"; }
+	ag_run() { in_session "$AGB" connect 127.0.0.1 "$P_ALLOW" "$CONNECTS"; }
+	base_run >/dev/null; ag_run >/dev/null	# warm-up
+	for i in $(seq 1 "$ROUNDS"); do
+		if [ $((i % 2)) = 1 ]; then
+			b=$(base_run); a=$(ag_run)
+		else
+			a=$(ag_run); b=$(base_run)
+		fi
+		BA+=("$(kv ns_per_op "$b")"); AGL+=("$(kv ns_per_op "$a")")
+		BP+=("$(kv p50 "$b")"); AP+=("$(kv p50 "$a")")
+		RAT+=("$(calc "$(kv ns_per_op "$a") / $(kv ns_per_op "$b")")")
+		say "  round $i: outside $(kv ns_per_op "$b") ns/op, in session $(kv ns_per_op "$a") ns/op"
+	done
+	ratio1=$(median "${RAT[@]}")
+	row "connect() loopback, 10k rules (ns/op)" "$(median "${BA[@]}")" "$(median "${AGL[@]}")" \
+		"$ratio1" "<= 1.05" "$(verdict "$ratio1 <= 1.05")"
+	p50r=()
+	for i in "${!BP[@]}"; do p50r+=("$(calc "${AP[$i]} / ${BP[$i]}")"); done
+	row "  same, per-connect p50 (ns)" "$(median "${BP[@]}")" "$(median "${AP[@]}")" \
+		"$(median "${p50r[@]}")" "info" "-"
 
-# Denied connect: in a session (EPERM from the BPF program, one event each)
-# vs the same call outside (nothing listens: ECONNREFUSED).
-say "bench 2a: denied connect cost, $ROUNDS rounds, interleaved"
-declare -a DB DA DR
-for i in $(seq 1 "$ROUNDS"); do
-	b=$("$AGB" deny-loop 127.0.0.1 "$P_DENY" "$CONNECTS")
-	a=$(in_session "$AGB" deny-loop 127.0.0.1 "$P_DENY" "$CONNECTS")
-	[ "$(kv eperm "$a")" = "$CONNECTS" ] || die "in a session, not every connect to :$P_DENY was refused: $a"
-	DB+=("$(kv ns_per_op "$b")"); DA+=("$(kv ns_per_op "$a")")
-	DR+=("$(calc "$(kv ns_per_op "$a") / $(kv ns_per_op "$b")")")
-done
-row "denied connect, socket+connect+close (ns/op)" "$(median "${DB[@]}") (refused)" \
-	"$(median "${DA[@]}") (EPERM)" "$(median "${DR[@]}")" "info" "-"
+	# Denied connect: in a session (EPERM from the BPF program, one event each)
+	# vs the same call outside (nothing listens: ECONNREFUSED).
+	say "bench 2a: denied connect cost, $ROUNDS rounds, interleaved"
+	declare -a DB DA DR
+	for i in $(seq 1 "$ROUNDS"); do
+		b=$("$AGB" deny-loop 127.0.0.1 "$P_DENY" "$CONNECTS")
+		a=$(in_session "$AGB" deny-loop 127.0.0.1 "$P_DENY" "$CONNECTS")
+		[ "$(kv eperm "$a")" = "$CONNECTS" ] || die "in a session, not every connect to :$P_DENY was refused: $a"
+		DB+=("$(kv ns_per_op "$b")"); DA+=("$(kv ns_per_op "$a")")
+		DR+=("$(calc "$(kv ns_per_op "$a") / $(kv ns_per_op "$b")")")
+	done
+	row "denied connect, socket+connect+close (ns/op)" "$(median "${DB[@]}") (refused)" \
+		"$(median "${DA[@]}") (EPERM)" "$(median "${DR[@]}")" "info" "-"
 
-# 4. Memory of the daemon that enforced 10k rules and logged the rounds above
-say "bench 4: memory"
-"$AGB" mem "$MAIN_PID" >"$T/mem.out"
-memline=$(tail -1 "$T/mem.out")
-while read -r _ id _ _ ml; do
-	id=${id#id=}; ml=${ml#memlock=}
-	name=$(bpftool map show id "$id" 2>/dev/null | sed -n 's/^[0-9]*: [a-z_]*  name \([^ ]*\) .*/\1/p')
-	say "  map ${name:-id $id}: memlock $ml bytes"
-done < <(grep '^map ' "$T/mem.out")
-st=$(status_json)
-row "daemon VmHWM, 10k rules, after bench 1 (MiB)" "-" "$(calc "$(kv hwm_kb "$memline")/1024")" "-" "info" "-"
-row "BPF maps memlock, 10k rules (MiB)" "-" "$(calc "$(kv maps_memlock "$memline")/1048576")" "-" "info" "-"
-lost_main=$(counter events_lost "$st")
-row "events lost during bench 1" "-" "$lost_main" "-" "= 0" "$(verdict "$lost_main == 0")"
-stop_daemon
+	# 4. Memory of the daemon that enforced 10k rules and logged the rounds above
+	say "bench 4: memory"
+	"$AGB" mem "$MAIN_PID" >"$T/mem.out"
+	memline=$(tail -1 "$T/mem.out")
+	while read -r _ id _ _ ml; do
+		id=${id#id=}; ml=${ml#memlock=}
+		name=$(bpftool map show id "$id" 2>/dev/null | sed -n 's/^[0-9]*: [a-z_]*  name \([^ ]*\) .*/\1/p')
+		say "  map ${name:-id $id}: memlock $ml bytes"
+	done < <(grep '^map ' "$T/mem.out")
+	st=$(status_json)
+	row "daemon VmHWM, 10k rules, after bench 1 (MiB)" "-" "$(calc "$(kv hwm_kb "$memline")/1024")" "-" "info" "-"
+	row "BPF maps memlock, 10k rules (MiB)" "-" "$(calc "$(kv maps_memlock "$memline")/1048576")" "-" "info" "-"
+	lost_main=$(counter events_lost "$st")
+	row "events lost during bench 1" "-" "$lost_main" "-" "= 0" "$(verdict "$lost_main == 0")"
+	stop_daemon
+}
 
 # ---------------------------------------------------------------------------
 # 2. Events: ring buffer -> durable signed log
 
-say "bench 2: capacity probe, ${PROBE_SECS} s unpaced"
-start_daemon probe "$T/m10k"
-s0=$(counter log_entries "$(status_json)")
-in_session "$AGB" storm 127.0.0.1 "$P_DENY" 0 "$PROBE_SECS" >"$T/probe.out" &
-SP=$!
-PIDS+=("$SP")
-# A status request in the middle of the storm: how long a client waits.
-sleep $(calc "$PROBE_SECS / 2")
-q0=$("$AGB" now); status_json >/dev/null; q1=$("$AGB" now)
-wait "$SP" || die "the probe's producer failed"
-probe=$(cat "$T/probe.out")
-# the daemon answers status once it has drained the ring buffer
-s2=$(status_json); t2=$("$AGB" now)
-logged=$(( $(counter log_entries "$s2") - s0 ))
-probe_lost=$(counter events_lost "$s2")
-prod=$(kv rate "$probe")
-say "  producer: $probe"
-say "  daemon logged $logged entries, lost $probe_lost; status answered after $(( (q1 - q0) / 1000000 )) ms"
-if [ "$probe_lost" = 0 ]; then
-	cap_txt=">= $prod (producer-bound, 0 lost)"
-	cap=$prod
-else
-	cap=$(calc "int($logged * 1e9 / ($t2 - $(kv t0_ns "$probe")))")
-	cap_txt="$cap ($probe_lost lost)"
-fi
-stop_daemon
-rm -rf "$D_STATE"
-if [ "$EV_RATE" = auto ]; then
-	rate=$(calc "int($cap * 0.9)")
-	[ "$rate" -le "$EV_RATE_MAX" ] || rate=$EV_RATE_MAX
-else
-	rate=$EV_RATE
-fi
-row "log append capacity, unpaced producer (entries/s)" "-" "$cap_txt" "-" "info" "-"
-row "  status reply during unpaced storm (ms)" "-" "$(( (q1 - q0) / 1000000 ))" "-" "info" "-"
+bench_events() {
+	say "bench 2: capacity probe, ${PROBE_SECS} s unpaced"
+	start_daemon probe "$T/m10k"
+	s0=$(counter log_entries "$(status_json)")
+	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((PROBE_SECS + 30)) >"$T/ckpt-probe.out" &
+	CW=$!
+	PIDS+=("$CW")
+	in_session "$AGB" storm 127.0.0.1 "$P_DENY" 0 "$PROBE_SECS" >"$T/probe.out" &
+	SP=$!
+	PIDS+=("$SP")
+	# A status request in the middle of the storm: how long a client waits.
+	sleep $(calc "$PROBE_SECS / 2")
+	q0=$("$AGB" now)
+	if status_json >/dev/null 2>"$T/status-probe.err"; then
+		qprobe=$(( ($("$AGB" now) - q0) / 1000000 ))
+	else
+		qprobe="no reply: $(sed 's/^agentguard: status: //' "$T/status-probe.err")"
+	fi
+	wait "$SP" || die "the probe's producer failed"
+	probe=$(cat "$T/probe.out")
+	# the daemon answers status once it has drained the ring buffer
+	s2=$(status_json); t2=$("$AGB" now)
+	logged=$(( $(counter log_entries "$s2") - s0 ))
+	probe_lost=$(counter events_lost "$s2")
+	prod=$(kv rate "$probe")
+	say "  producer: $probe"
+	say "  daemon logged $logged entries, lost $probe_lost; status mid-storm: $qprobe ms"
+	if [ "$probe_lost" = 0 ]; then
+		cap_txt=">= $prod (producer-bound, 0 lost)"
+		cap=$prod
+	else
+		cap=$(calc "int($logged * 1e9 / ($t2 - $(kv t0_ns "$probe")))")
+		cap_txt="$cap ($probe_lost lost)"
+	fi
+	# wait for the first checkpoint after the storm (at most 5 s)
+	for _ in $(seq 50); do
+		[ "$(tail -1 "$T/ckpt-probe.out" | sed -n 's/t_ns=\([0-9]*\).*/\1/p')" -gt "$(kv t1_ns "$probe")" ] && break
+		sleep 0.1
+	done
+	pgap=$(max_gap "$T/ckpt-probe.out" "$(kv t0_ns "$probe")" "$(kv t1_ns "$probe")")
+	stop_daemon
+	kill -TERM "$CW" 2>/dev/null || true
+	wait "$CW" 2>/dev/null || true
+	rm -rf "$D_STATE"
+	if [ "$EV_RATE" = auto ]; then
+		rate=$(calc "int($cap * 0.9)")
+		[ "$rate" -le "$EV_RATE_MAX" ] || rate=$EV_RATE_MAX
+	else
+		rate=$EV_RATE
+	fi
+	row "log append capacity, unpaced producer (entries/s)" "-" "$cap_txt" "-" "info" "-"
+	row "  longest time without a checkpoint, unpaced (ms)" "-" "$pgap" "-" "<= 1500" "$(verdict "$pgap <= 1500")"
+	row "  status reply during the unpaced storm (ms)" "-" "$qprobe" "-" "info" "-"
 
-say "bench 2: sustained, $rate events/s offered for $EV_SECS s"
-start_daemon events "$T/m10k"
-EV_STATE=$D_STATE
-"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((EV_SECS + 60)) >"$T/ckpt.out" &
-CW=$!
-PIDS+=("$CW")
-if [ "$PROFILE" = 1 ]; then
-	perf record -g -o "$OUTDIR/daemon.perf.data" -p "$D_PID" -- sleep "$EV_SECS" \
-		>"$T/perf.out" 2>&1 &
-	PIDS+=("$!")
-fi
-in_session "$AGB" storm 127.0.0.1 "$P_DENY" "$rate" "$EV_SECS" >"$T/storm.out" &
-SP=$!
-PIDS+=("$SP")
-sleep $(calc "$EV_SECS / 2")
-q0=$("$AGB" now); status_json >/dev/null; q1=$("$AGB" now)
-wait "$SP" || die "the producer failed: $(cat "$T/storm.out")"
-storm=$(cat "$T/storm.out")
-say "  producer: $storm"
-st=$(status_json)
-appended=$(counter log_entries "$st")
-ev_lost=$(counter events_lost "$st")
-# wait until a checkpoint seals everything appended so far (at most 20 s)
-for _ in $(seq 200); do
-	last=$(tail -1 "$T/ckpt.out" | sed -n 's/.*size=\([0-9]*\).*/\1/p')
-	[ -n "$last" ] && [ "$last" -ge "$appended" ] && break
-	sleep 0.1
-done
-stop_daemon
-kill -TERM "$CW" 2>/dev/null || true
-wait "$CW" 2>/dev/null || true
+	say "bench 2: sustained, $rate events/s offered for $EV_SECS s"
+	start_daemon events "$T/m10k"
+	EV_STATE=$D_STATE
+	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((EV_SECS + 60)) >"$T/ckpt.out" &
+	CW=$!
+	PIDS+=("$CW")
+	if [ "$PROFILE" = 1 ]; then
+		perf record -F 999 -g -o "$OUTDIR/daemon.perf.data" -p "$D_PID" -- sleep "$EV_SECS" \
+			>"$T/perf.out" 2>&1 &
+		PERF=$!
+		PIDS+=("$PERF")
+	fi
+	s_before=$(counter log_entries "$(status_json)")
+	in_session "$AGB" storm 127.0.0.1 "$P_DENY" "$rate" "$EV_SECS" >"$T/storm.out" &
+	SP=$!
+	PIDS+=("$SP")
+	sleep $(calc "$EV_SECS / 2")
+	q0=$("$AGB" now)
+	if status_json >/dev/null 2>"$T/status-mid.err"; then
+		qmid=$(( ($("$AGB" now) - q0) / 1000000 ))
+	else
+		qmid="no reply: $(sed 's/^agentguard: status: //' "$T/status-mid.err")"
+	fi
+	wait "$SP" || die "the producer failed: $(cat "$T/storm.out")"
+	[ "$PROFILE" = 1 ] && { wait "$PERF" || true; }
+	storm=$(cat "$T/storm.out")
+	say "  producer: $storm"
+	# wait until a checkpoint seals every refused connect (at most 30 s)
+	appended=$((s_before + $(kv eperm "$storm")))
+	for _ in $(seq 300); do
+		last=$(tail -1 "$T/ckpt.out" | sed -n 's/.*size=\([0-9]*\).*/\1/p')
+		[ -n "$last" ] && [ "$last" -ge "$appended" ] && break
+		sleep 0.1
+	done
+	if st=$(status_json 2>"$T/status-end.err"); then
+		ev_lost=$(counter events_lost "$st")
+	else
+		ev_lost=-1	# unknown: fails the check below
+		say "  status after the run failed: $(cat "$T/status-end.err")"
+	fi
+	stop_daemon
+	kill -TERM "$CW" 2>/dev/null || true
+	wait "$CW" 2>/dev/null || true
 
-st0=$(kv t0_ns "$storm"); st1=$(kv t1_ns "$storm"); attempts=$(kv attempts "$storm")
-eperm=$(kv eperm "$storm")
-offered=$(kv rate "$storm")
-# Steady state: slope of the sealed size between the first checkpoint 1 s
-# into the run and the last one before the producer stopped.
-read -r steady <<<"$(awk -v a="$((st0 + 1000000000))" -v b="$st1" '
-	{ t = substr($1, 6) + 0; s = substr($2, 6) + 0 }
-	t >= a && t <= b { if (!n++) { t0 = t; s0 = s } t1 = t; s1 = s }
-	END { if (n < 2 || t1 == t0) print 0; else printf "%d\n", (s1 - s0) * 1e9 / (t1 - t0) }' "$T/ckpt.out")"
-# Sealed: when the first checkpoint covering every event of the run appeared.
-sealed_t=$(awk -v want="$appended" '{ if (substr($2, 6) + 0 >= want) { print substr($1, 6); exit } }' "$T/ckpt.out")
-[ -n "$sealed_t" ] || sealed_t=0
-# Longest time without a new checkpoint, from the start until all is sealed.
-maxgap=$(awk -v a="$st0" -v z="$sealed_t" '
-	{ t = substr($1, 6) + 0 } t > a && t <= z { if (t - a > m) m = t - a; a = t }
-	END { printf "%d\n", m / 1e6 }' "$T/ckpt.out")
-e2e=$(calc "$sealed_t > 0 ? int($attempts * 1e9 / ($sealed_t - $st0)) : 0")
-lag_ms=$(calc "$sealed_t > 0 ? int(($sealed_t - $st1) / 1e6) : -1")
+	st0=$(kv t0_ns "$storm"); st1=$(kv t1_ns "$storm"); attempts=$(kv attempts "$storm")
+	eperm=$(kv eperm "$storm")
+	offered=$(kv rate "$storm")
+	# Steady state: slope of the sealed size between the first checkpoint 1 s
+	# into the run and the last one before the producer stopped.
+	read -r steady <<<"$(awk -v a="$((st0 + 1000000000))" -v b="$st1" '
+		{ t = substr($1, 6) + 0; s = substr($2, 6) + 0 }
+		t >= a && t <= b { if (!n++) { t0 = t; s0 = s } t1 = t; s1 = s }
+		END { if (n < 2 || t1 == t0) print 0; else printf "%d\n", (s1 - s0) * 1e9 / (t1 - t0) }' "$T/ckpt.out")"
+	# Sealed: when the first checkpoint covering every event of the run appeared.
+	sealed_t=$(awk -v want="$appended" '{ if (substr($2, 6) + 0 >= want) { print substr($1, 6); exit } }' "$T/ckpt.out")
+	[ -n "$sealed_t" ] || sealed_t=0
+	maxgap=$(max_gap "$T/ckpt.out" "$st0" "$st1")
+	e2e=$(calc "$sealed_t > 0 ? int($attempts * 1e9 / ($sealed_t - $st0)) : 0")
+	lag_ms=$(calc "$sealed_t > 0 ? int(($sealed_t - $st1) / 1e6) : -1")
 
-logdir=$EV_STATE/log
-scan=$("$AGB" log-scan "$logdir")
-n_lines=$(kv lines "$scan"); n_deny=$(kv deny_connects "$scan")
-n_lostent=$(kv events_lost "$scan"); gaps=$(kv seq_bad "$scan")
-vl=$("$AGB" time "$T/verify.out" "$AG" log verify --state-dir "$EV_STATE")
-vrate=$(calc "int($n_lines * 1e6 / $(kv us "$vl"))")
-say "  log: $n_lines entries, $n_deny denied connects, $n_lostent events.lost entries, seq gaps $gaps"
-say "  verify: $(cat "$T/verify.out") ($(kv us "$vl") us)"
-lossless=$(verdict "$ev_lost == 0 && $n_lostent == 0 && $n_deny == $eperm && $gaps == 0 && $(kv status "$vl") == 0")
-row "events -> signed log, sustained ${EV_SECS}s (entries/s)" "$offered offered" "$steady sealed" \
-	"$(calc "$steady / $offered")" ">= 100000/s" "$(verdict "$steady >= 100000")"
-row "  end to end incl. final seal (entries/s)" "-" "$e2e" "-" "info" "-"
-row "  seal lag after the producer stopped (ms)" "-" "$lag_ms" "-" "info" "-"
-row "  longest time without a checkpoint (ms)" "-" "$maxgap" "-" "<= 1500" "$(verdict "$maxgap <= 1500")"
-row "  status reply during the run (ms)" "-" "$(( (q1 - q0) / 1000000 ))" "-" "info" "-"
-row "  lost: counter / events.lost / logged vs refused" "-" \
-	"$ev_lost / $n_lostent / $n_deny of $eperm" "-" "0 / 0 / all" "$lossless"
-row "  seq gaps; log verify" "-" "$gaps; $(sed "s/, root .*//" "$T/verify.out")" "-" "0; ok" \
-	"$(verdict "$gaps == 0 && $(kv status "$vl") == 0")"
-row "log verify rate (entries/s)" "-" "$vrate" "-" "info" "-"
-row "log size of the run (MiB; bytes/entry)" "-" "$(calc "int($(kv bytes "$scan") / 1048576)")" \
-	"$(calc "int($(kv bytes "$scan") / $n_lines)") B/entry" "info" "-"
+	logdir=$EV_STATE/log
+	scan=$("$AGB" log-scan "$logdir")
+	n_lines=$(kv lines "$scan"); n_deny=$(kv deny_connects "$scan")
+	n_lostent=$(kv events_lost "$scan"); gaps=$(kv seq_bad "$scan")
+	vl=$("$AGB" time "$T/verify.out" "$AG" log verify --state-dir "$EV_STATE")
+	vrate=$(calc "int($n_lines * 1e6 / $(kv us "$vl"))")
+	say "  log: $n_lines entries, $n_deny denied connects, $n_lostent events.lost entries, seq gaps $gaps"
+	say "  verify: $(cat "$T/verify.out") ($(kv us "$vl") us)"
+	lossless=$(verdict "$ev_lost == 0 && $n_lostent == 0 && $n_deny == $eperm && $gaps == 0 && $(kv status "$vl") == 0")
+	row "events -> signed log, sustained ${EV_SECS}s (entries/s)" "$offered offered" "$steady sealed" \
+		"$(calc "$steady / $offered")" ">= 100000/s" "$(verdict "$steady >= 100000")"
+	row "  end to end incl. final seal (entries/s)" "-" "$e2e" "-" "info" "-"
+	row "  seal lag after the producer stopped (ms)" "-" "$lag_ms" "-" "info" "-"
+	row "  longest time without a checkpoint (ms)" "-" "$maxgap" "-" "<= 1500" "$(verdict "$maxgap <= 1500")"
+	row "  status reply during the run (ms)" "-" "$qmid" "-" "info" "-"
+	row "  lost: counter / events.lost / logged vs refused" "-" \
+		"$ev_lost / $n_lostent / $n_deny of $eperm" "-" "0 / 0 / all" "$lossless"
+	row "  seq gaps; log verify" "-" "$gaps; $(sed "s/, root .*//" "$T/verify.out")" "-" "0; ok" \
+		"$(verdict "$gaps == 0 && $(kv status "$vl") == 0")"
+	row "log verify rate (entries/s)" "-" "$vrate" "-" "info" "-"
+	row "log size of the run (MiB; bytes/entry)" "-" "$(calc "int($(kv bytes "$scan") / 1048576)")" \
+		"$(calc "int($(kv bytes "$scan") / $n_lines)") B/entry" "info" "-"
 
-if [ "$PROFILE" = 1 ]; then
-	sleep 1
-	perf report -i "$OUTDIR/daemon.perf.data" --no-children --sort symbol --stdio 2>/dev/null |
-		grep -v '^#' | grep -v '^$' | head -60 >"$OUTDIR/daemon.perf.txt" || true
-	say "bench: profile of the daemon in $OUTDIR/daemon.perf.txt"
-fi
+	if [ "$PROFILE" = 1 ]; then
+		wait "$PERF" || true
+		{
+			echo "# daemon CPU by object, then by symbol (perf record -F 999 -g, ${EV_SECS}s at $rate/s)"
+			perf report -i "$OUTDIR/daemon.perf.data" --stdio 2>/dev/null | grep -m1 '^# Samples' || true
+			perf report -i "$OUTDIR/daemon.perf.data" --no-children --sort dso --stdio 2>/dev/null |
+				grep -E '^ +[0-9]' | head -10 || true
+			perf report -i "$OUTDIR/daemon.perf.data" --no-children --sort dso,symbol --stdio 2>/dev/null |
+				grep -E '^ +[0-9]' | head -40 || true
+		} >"$OUTDIR/daemon.perf.txt"
+		say "bench: profile of the daemon in $OUTDIR/daemon.perf.txt"
+	fi
+}
+
+# ---------------------------------------------------------------------------
+
+rate=-
+for b in $ONLY; do "bench_$b"; done
 
 # ---------------------------------------------------------------------------
 # The table
