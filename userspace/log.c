@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "util.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -67,24 +68,6 @@ static void msg(char *buf, const char *fmt, ...)
 }
 
 /* ---- small helpers ---------------------------------------------------- */
-
-static int write_all(int fd, const void *p, size_t n)
-{
-	const char *c = p;
-
-	while (n) {
-		ssize_t w = write(fd, c, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		c += w;
-		n -= w;
-	}
-	return 0;
-}
 
 /* Writes buf[*off..len), advancing *off as bytes go out. */
 static int write_from(int fd, const void *buf, size_t *off, size_t len)
@@ -398,7 +381,7 @@ static int replace_file(int dirfd, const char *name, const char *text,
 		return -errno;
 	err = fchmod(fd, mode) ? -errno : 0;
 	if (!err)
-		err = write_all(fd, text, len);
+		err = util__write_all(fd, text, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);
@@ -651,7 +634,7 @@ static int recover_checkpoints(struct ag_log *log, const struct note_verifier *v
 			err = -EUCLEAN;
 			goto out;
 		}
-		err = write_all(log->cpsfd, cur, curlen);
+		err = util__write_all(log->cpsfd, cur, curlen);
 		if (!err && fdatasync(log->cpsfd))
 			err = -errno;
 		if (err) {
@@ -1269,7 +1252,7 @@ int log__commit(struct ag_log *log)
 		err = checkpoint__sign(log->signer, log->size, root, &note, &len);
 	if (err)
 		return err;
-	err = write_all(log->cpsfd, note, len);
+	err = util__write_all(log->cpsfd, note, len);
 	if (!err && fdatasync(log->cpsfd))
 		err = -errno;
 	if (err) {

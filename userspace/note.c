@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "util.h"
 #include "note.h"
 
 #include <errno.h>
@@ -506,22 +507,6 @@ int note_signer__vkey(const struct note_signer *s, char **out)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= w;
-	}
-	return 0;
-}
-
 static int fsync_parent(const char *path)
 {
 	char *dup = strdup(path);
@@ -558,7 +543,7 @@ static int write_temp(const char *path, const char *text, size_t len,
 	}
 	err = fchmod(fd, mode) ? -errno : 0;
 	if (!err)
-		err = write_all(fd, text, len);
+		err = util__write_all(fd, text, len);
 	if (!err && fsync(fd))
 		err = -errno;
 	close(fd);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+#include "util.h"
 #include "proto.h"
 
 #include <errno.h>
@@ -20,22 +21,6 @@ const char *proto__socket_path(const char *explicit_path)
 	if (env && *env)
 		return env;
 	return PROTO_DEFAULT_SOCKET;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= n;
-	}
-	return 0;
 }
 
 json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, size_t errlen)
@@ -69,7 +54,7 @@ json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, si
 	{
 		size_t ol = strlen(out);
 
-		if ((e = -write_all(fd, out, ol)) || (e = -write_all(fd, "\n", 1))) {
+		if ((e = -util__write_all(fd, out, ol)) || (e = -util__write_all(fd, "\n", 1))) {
 			snprintf(err, errlen, "cannot send request: %s", strerror(e));
 			goto fail;
 		}
