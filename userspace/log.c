@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-#include "util.h"
 #include "log.h"
 
 #include <dirent.h>
@@ -18,6 +17,7 @@
 #include "jsonw.h"
 #include "merkle.h"
 #include "note.h"
+#include "util.h"
 
 #define ENTRY_PREFIX	"entries-"
 #define ENTRY_SUFFIX	".jsonl"

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-#include "util.h"
 #include "note.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
