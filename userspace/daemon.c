@@ -60,6 +60,8 @@
 #define PROC_BUCKETS		4096
 #define MAX_PROC_CACHE		65536
 #define SESSION_ID_LEN		26
+#define SESSION_GRACE_MS	10000	/* ended sessions stay known this long */
+#define DRAIN_BUDGET_NS		5000000	/* one drain yields to the loop after 5 ms */
 
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
@@ -78,7 +80,13 @@ struct session {
 	char id[SESSION_ID_LEN + 1];
 	__u64 cgid;
 	char *path;			/* cgroup directory */
-	struct agent *agent;
+	struct agent *agent;		/* NULL once ended */
+	/* what events name; kept after the session ended, while late events
+	 * of it may still be in the ring buffer */
+	char *agent_name;
+	char generation[MANIFEST_GENERATION_LEN + 1];
+	__u8 mode;			/* enum ag_mode */
+	__u64 ended_ms;
 	struct session *parent;
 	int depth;			/* 1 for a root session */
 	char **lineage;			/* depth ids, root first; [depth-1] == id */
@@ -118,6 +126,7 @@ struct daemon {
 	__u32 next_policy_id;
 
 	struct session *sessions;			/* list */
+	struct session *dead;		/* ended, newest first, kept SESSION_GRACE_MS */
 	struct session *by_cgid[SESSION_BUCKETS];
 	int nsessions;
 
@@ -135,6 +144,8 @@ struct daemon {
 
 	__s64 boot_to_real_ns;		/* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	__u64 lost_reported;
+	__u64 drained, drain_deadline_ns;
+	bool drain_more;		/* the last drain yielded with records left */
 	__u64 now_ms;
 	__u64 last_commit_ms;
 	bool stop;
@@ -215,9 +226,9 @@ static void set_session_fields(struct ev *e, const struct session *s)
 {
 	if (!s)
 		return;
-	e->agent = s->agent->name;
-	e->generation = s->agent->generation;
-	e->mode = s->agent->m->mode == AG_MODE_AUDIT ? "audit" : "enforce";
+	e->agent = s->agent_name;
+	e->generation = s->generation;
+	e->mode = s->mode == AG_MODE_AUDIT ? "audit" : "enforce";
 	e->session = s->id;
 	e->lineage = (const char *const *)s->lineage;
 	e->nlineage = s->depth;
@@ -231,12 +242,34 @@ static void extra_reason(struct jsonw *w, const void *ctx)
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                  */
 
+/* A live session, or one that ended less than SESSION_GRACE_MS ago (its last
+ * events may still be queued: cgroup ids are never reused). */
 static struct session *session_by_cgid(struct daemon *d, __u64 cgid)
 {
 	for (struct session *s = d->by_cgid[cgid % SESSION_BUCKETS]; s; s = s->hnext)
 		if (s->cgid == cgid)
 			return s;
+	for (struct session *s = d->dead; s; s = s->next)
+		if (s->cgid == cgid)
+			return s;
 	return NULL;
+}
+
+static void session_free(struct session *s);
+
+static void purge_dead(struct daemon *d, bool all)
+{
+	struct session **pp = &d->dead;
+
+	/* newest first: everything after the first expired one is expired */
+	while (*pp && !all && (*pp)->ended_ms + SESSION_GRACE_MS > d->now_ms)
+		pp = &(*pp)->next;
+	while (*pp) {
+		struct session *s = *pp;
+
+		*pp = s->next;
+		session_free(s);
+	}
 }
 
 static struct session *session_by_wd(struct daemon *d, int wd)
@@ -282,6 +315,7 @@ static void session_free(struct session *s)
 			free(s->lineage[i]);
 	free(s->lineage);
 	free(s->path);
+	free(s->agent_name);
 	free(s);
 }
 
@@ -337,7 +371,11 @@ static void session_end(struct daemon *d, struct session *s, const char *reason,
 	for (int i = 0; i < 100 && cgroup__rmdir_tree(s->path) == -EBUSY; i++)
 		usleep(10000);
 	session_unlink(d, s);
-	session_free(s);
+	s->agent = NULL;
+	s->ended_ms = d->now_ms;
+	s->next = d->dead;
+	s->prev = NULL;
+	d->dead = s;
 }
 
 static int session_chain(const struct session *parent, const struct agent *a,
@@ -543,6 +581,12 @@ static int load_manifests(struct daemon *d)
 		strcpy(a->generation, p->m->generation);
 		a->policy_id = p->id;
 		a->cp = p->cp;
+		for (struct session *s = d->sessions; s; s = s->next) {
+			if (s->agent == a) {
+				strcpy(s->generation, a->generation);
+				s->mode = a->m->mode;
+			}
+		}
 		if (oldid) {
 			sessions_refresh(d);
 			enforcer__del_policy(d->enf, oldid, &oldcp);
@@ -690,10 +734,10 @@ static void rule_name(const struct session *s, const struct ag_event_hdr *h, cha
 			owner = owner->parent;
 	}
 	if (h->rule_kind == AG_RULE_EGRESS_ALLOW || h->rule_kind == AG_RULE_EGRESS_DENY)
-		snprintf(buf, len, "%s%s%s[%u]", owner && owner != s ? owner->agent->name : "",
+		snprintf(buf, len, "%s%s%s[%u]", owner && owner != s ? owner->agent_name : "",
 			 owner && owner != s ? ":" : "", base, h->rule_idx);
 	else
-		snprintf(buf, len, "%s%s%s", owner && owner != s ? owner->agent->name : "",
+		snprintf(buf, len, "%s%s%s", owner && owner != s ? owner->agent_name : "",
 			 owner && owner != s ? ":" : "", base);
 }
 
@@ -712,9 +756,8 @@ static void extra_exit(struct jsonw *w, const void *ctx)
 		jsonw__key_int(w, "signal", st & 0x7f);
 }
 
-static int on_event(void *ctx, void *data, size_t size)
+static int handle_event(struct daemon *d, const void *data, size_t size)
 {
-	struct daemon *d = ctx;
 	const struct ag_event_hdr *h = data;
 	char comm[AG_COMM_LEN + 1], rule[160], ip[INET6_ADDRSTRLEN];
 	char eid[512], peid[512];
@@ -814,6 +857,21 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static int on_event(void *ctx, void *data, size_t size)
+{
+	struct daemon *d = ctx;
+
+	handle_event(d, data, size);
+	/* Yield to the loop now and then, so commits and clients never wait
+	 * behind an event storm. libbpf has consumed this record already; the
+	 * rest stay queued for the next drain. */
+	if ((++d->drained & 255) == 0 && clock_ns(CLOCK_MONOTONIC) > d->drain_deadline_ns) {
+		d->drain_more = true;
+		return -EAGAIN;
+	}
+	return 0;
+}
+
 static void extra_count(struct jsonw *w, const void *ctx)
 {
 	jsonw__key_uint(w, "count", *(const __u64 *)ctx);
@@ -825,6 +883,8 @@ static void drain_events(struct daemon *d)
 	__u64 st[AG_STAT_MAX];
 
 	update_clock(d);
+	d->drain_deadline_ns = clock_ns(CLOCK_MONOTONIC) + DRAIN_BUDGET_NS;
+	d->drain_more = false;
 	enforcer__poll(d->enf, 0);
 	if (enforcer__stats(d->enf, st) == 0 && st[AG_STAT_EVENTS_LOST] > d->lost_reported) {
 		__u64 n = st[AG_STAT_EVENTS_LOST] - d->lost_reported;
@@ -1069,10 +1129,13 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	s->wd = -1;
 	new_session_id(s->id);
 	s->agent = a;
+	s->agent_name = strdup(a->name);
+	strcpy(s->generation, a->generation);
+	s->mode = a->m->mode;
 	s->parent = parent;
 	s->depth = parent ? parent->depth + 1 : 1;
 	s->lineage = calloc(s->depth, sizeof(char *));
-	if (!s->lineage ||
+	if (!s->lineage || !s->agent_name ||
 	    asprintf(&s->path, "%s/%s/%s", parent ? parent->path : d->root, name, s->id) < 0) {
 		s->path = NULL;
 		session_free(s);
@@ -1669,11 +1732,13 @@ int cmd_daemon(int argc, char **argv)
 
 	while (!d->stop) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(d->epfd, evs, 64, 1000);
+		int n = epoll_wait(d->epfd, evs, 64, d->drain_more ? 0 : 1000);
 
 		if (n < 0 && errno != EINTR)
 			break;
 		update_clock(d);
+		if (d->drain_more)
+			drain_events(d);
 		for (int i = 0; i < n && !d->stop; i++) {
 			__u64 tag = evs[i].data.u64;
 
@@ -1725,8 +1790,10 @@ int cmd_daemon(int argc, char **argv)
 		for (int i = d->nclients - 1; i >= 0; i--)
 			if (d->clients[i].deadline_ms < d->now_ms)
 				client_close(d, i);
-		if (d->now_ms - d->last_commit_ms >= d->cfg.checkpoint_interval_ms)
+		if (d->now_ms - d->last_commit_ms >= d->cfg.checkpoint_interval_ms) {
 			commit(d);
+			purge_dead(d, false);
+		}
 	}
 
 out_stop:
@@ -1765,6 +1832,7 @@ out:
 		free(a);
 	}
 	manifest_set__free(d->set);
+	purge_dead(d, true);
 	for (int i = 0; i < PROC_BUCKETS; i++)
 		while (d->procs[i])
 			proc_del(d, d->procs[i]->pid);

@@ -15,9 +15,9 @@
 #   4. daemon peak RSS and the kernel memory of its BPF maps
 #
 # Knobs (environment):
-#   BENCH_ROUNDS=7          interleaved rounds of benchmark 1 (and of the
+#   BENCH_ROUNDS=11         interleaved rounds of benchmark 1 (and of the
 #                           denied-connect comparison)
-#   BENCH_CONNECTS=20000    connects per round
+#   BENCH_CONNECTS=10000    connects per round
 #   BENCH_STARTS=5          daemon starts per manifest in benchmark 3
 #   BENCH_EVENTS_SECS=30    duration of the sustained log run
 #   BENCH_EVENTS_RATE=auto  offered events/s; auto: 90% of the capacity the
@@ -30,6 +30,8 @@
 #   BENCH_KEEP=0            1: keep the temp dir (logs, daemon output)
 #   BENCH_ONLY="start connect events"   a subset: start = 3; connect = 1,
 #                           the denied-connect cost and 4; events = 2
+#   BENCH_STRICT=0          1: exit 1 when a target is missed (else exit 0
+#                           once the benchmarks ran; 1 on errors)
 #
 # Safety: every daemon gets its own throwaway cgroup root below the cgroup2
 # mount, its own state dir and socket; traffic goes to 127.0.0.1 only; every
@@ -41,8 +43,8 @@ BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 
-ROUNDS=${BENCH_ROUNDS:-7}
-CONNECTS=${BENCH_CONNECTS:-20000}
+ROUNDS=${BENCH_ROUNDS:-11}
+CONNECTS=${BENCH_CONNECTS:-10000}
 STARTS=${BENCH_STARTS:-5}
 EV_SECS=${BENCH_EVENTS_SECS:-30}
 EV_RATE=${BENCH_EVENTS_RATE:-auto}
@@ -52,6 +54,7 @@ PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
 ONLY=${BENCH_ONLY:-start connect events}
+STRICT=${BENCH_STRICT:-0}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
@@ -78,14 +81,17 @@ CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 
 T=$(mktemp -d "$TMPBASE/agentguard-bench.XXXXXX")
 TAG=$(basename "$T" | tr -dc 'a-zA-Z0-9')
-PIDS=()		# background processes to kill at exit
 ROOTS=()	# cgroup roots to empty and remove at exit
 
+# At exit: our background jobs still running (`jobs -p` lists only children
+# of this shell not yet waited for, so no pid can have been reused), then
+# whatever is left in our own cgroup roots.
 cleanup() {
-	local rc=$? p r f
+	local rc=$? p r f pids
 	trap - EXIT INT TERM
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null || true; done
-	for p in "${PIDS[@]}"; do
+	pids=$(jobs -p)
+	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+	for p in $pids; do
 		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
 		kill -KILL "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
@@ -172,6 +178,9 @@ median() { # numbers as arguments
 		if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
+# range NUMBERS...: "[min..max]"
+range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END { printf "[%.4g..%.4g]", a, b }'; }
+
 # calc EXPR: integers as integers, anything else to 4 significant digits
 calc() { awk "BEGIN { v = ($1); if (v == int(v) && v < 1e15 && v > -1e15) printf \"%d\", v; else printf \"%.4g\", v }"; }
 
@@ -185,7 +194,6 @@ start_daemon() {
 	"$AG" daemon --manifests "$2" --state-dir "$D_STATE" --socket "$D_SOCK" \
 		--cgroup-root "$D_ROOT" >"$D_OUT" 2>&1 &
 	D_PID=$!
-	PIDS+=("$D_PID")
 	for _ in $(seq 300); do
 		grep -q '^ready$' "$D_OUT" 2>/dev/null && return 0
 		kill -0 "$D_PID" 2>/dev/null || die "daemon '$1' exited: $(cat "$D_OUT")"
@@ -279,7 +287,7 @@ bench_start() {
 bench_connect() {
 	say "bench 1: connect latency, $ROUNDS rounds x $CONNECTS connects, interleaved"
 	"$AGB" listen 127.0.0.1 "$P_ALLOW" 3600 >"$T/listen.out" &
-	PIDS+=("$!")
+	LISTENER=$!
 	for _ in $(seq 100); do grep -q listening "$T/listen.out" && break; sleep 0.05; done
 	grep -q listening "$T/listen.out" || die "listener on 127.0.0.1:$P_ALLOW not ready"
 
@@ -302,11 +310,11 @@ bench_connect() {
 	done
 	ratio1=$(median "${RAT[@]}")
 	row "connect() loopback, 10k rules (ns/op)" "$(median "${BA[@]}")" "$(median "${AGL[@]}")" \
-		"$ratio1" "<= 1.05" "$(verdict "$ratio1 <= 1.05")"
+		"$ratio1 $(range "${RAT[@]}")" "<= 1.05" "$(verdict "$ratio1 <= 1.05")"
 	p50r=()
 	for i in "${!BP[@]}"; do p50r+=("$(calc "${AP[$i]} / ${BP[$i]}")"); done
 	row "  same, per-connect p50 (ns)" "$(median "${BP[@]}")" "$(median "${AP[@]}")" \
-		"$(median "${p50r[@]}")" "info" "-"
+		"$(median "${p50r[@]}") $(range "${p50r[@]}")" "info" "-"
 
 	# Denied connect: in a session (EPERM from the BPF program, one event each)
 	# vs the same call outside (nothing listens: ECONNREFUSED).
@@ -337,6 +345,8 @@ bench_connect() {
 	lost_main=$(counter events_lost "$st")
 	row "events lost during bench 1" "-" "$lost_main" "-" "= 0" "$(verdict "$lost_main == 0")"
 	stop_daemon
+	kill -TERM "$LISTENER" 2>/dev/null || true
+	wait "$LISTENER" 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------
@@ -348,10 +358,8 @@ bench_events() {
 	s0=$(counter log_entries "$(status_json)")
 	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((PROBE_SECS + 30)) >"$T/ckpt-probe.out" &
 	CW=$!
-	PIDS+=("$CW")
 	in_session "$AGB" storm 127.0.0.1 "$P_DENY" 0 "$PROBE_SECS" >"$T/probe.out" &
 	SP=$!
-	PIDS+=("$SP")
 	# A status request in the middle of the storm: how long a client waits.
 	sleep $(calc "$PROBE_SECS / 2")
 	q0=$("$AGB" now)
@@ -378,7 +386,8 @@ bench_events() {
 	fi
 	# wait for the first checkpoint after the storm (at most 5 s)
 	for _ in $(seq 50); do
-		[ "$(tail -1 "$T/ckpt-probe.out" | sed -n 's/t_ns=\([0-9]*\).*/\1/p')" -gt "$(kv t1_ns "$probe")" ] && break
+		last=$(tail -1 "$T/ckpt-probe.out" | sed -n 's/t_ns=\([0-9]*\).*/\1/p')
+		[ "${last:-0}" -gt "$(kv t1_ns "$probe")" ] && break
 		sleep 0.1
 	done
 	pgap=$(max_gap "$T/ckpt-probe.out" "$(kv t0_ns "$probe")" "$(kv t1_ns "$probe")")
@@ -401,17 +410,14 @@ bench_events() {
 	EV_STATE=$D_STATE
 	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((EV_SECS + 60)) >"$T/ckpt.out" &
 	CW=$!
-	PIDS+=("$CW")
 	if [ "$PROFILE" = 1 ]; then
 		perf record -F 999 -g -o "$OUTDIR/daemon.perf.data" -p "$D_PID" -- sleep "$EV_SECS" \
 			>"$T/perf.out" 2>&1 &
 		PERF=$!
-		PIDS+=("$PERF")
 	fi
 	s_before=$(counter log_entries "$(status_json)")
 	in_session "$AGB" storm 127.0.0.1 "$P_DENY" "$rate" "$EV_SECS" >"$T/storm.out" &
 	SP=$!
-	PIDS+=("$SP")
 	sleep $(calc "$EV_SECS / 2")
 	q0=$("$AGB" now)
 	if status_json >/dev/null 2>"$T/status-mid.err"; then
@@ -443,12 +449,6 @@ bench_events() {
 	st0=$(kv t0_ns "$storm"); st1=$(kv t1_ns "$storm"); attempts=$(kv attempts "$storm")
 	eperm=$(kv eperm "$storm")
 	offered=$(kv rate "$storm")
-	# Steady state: slope of the sealed size between the first checkpoint 1 s
-	# into the run and the last one before the producer stopped.
-	read -r steady <<<"$(awk -v a="$((st0 + 1000000000))" -v b="$st1" '
-		{ t = substr($1, 6) + 0; s = substr($2, 6) + 0 }
-		t >= a && t <= b { if (!n++) { t0 = t; s0 = s } t1 = t; s1 = s }
-		END { if (n < 2 || t1 == t0) print 0; else printf "%d\n", (s1 - s0) * 1e9 / (t1 - t0) }' "$T/ckpt.out")"
 	# Sealed: when the first checkpoint covering every event of the run appeared.
 	sealed_t=$(awk -v want="$appended" '{ if (substr($2, 6) + 0 >= want) { print substr($1, 6); exit } }' "$T/ckpt.out")
 	[ -n "$sealed_t" ] || sealed_t=0
@@ -465,9 +465,10 @@ bench_events() {
 	say "  log: $n_lines entries, $n_deny denied connects, $n_lostent events.lost entries, seq gaps $gaps"
 	say "  verify: $(cat "$T/verify.out") ($(kv us "$vl") us)"
 	lossless=$(verdict "$ev_lost == 0 && $n_lostent == 0 && $n_deny == $eperm && $gaps == 0 && $(kv status "$vl") == 0")
-	row "events -> signed log, sustained ${EV_SECS}s (entries/s)" "$offered offered" "$steady sealed" \
-		"$(calc "$steady / $offered")" ">= 100000/s" "$(verdict "$steady >= 100000")"
-	row "  end to end incl. final seal (entries/s)" "-" "$e2e" "-" "info" "-"
+	# entries/s sealed: the refused connects over the time from the first
+	# one to the checkpoint that covers the last one
+	row "events -> signed log, sustained ${EV_SECS}s (entries/s)" "$offered offered" "$e2e sealed" \
+		"$(calc "$e2e / $offered")" ">= 100000/s" "$(verdict "$e2e >= 100000")"
 	row "  seal lag after the producer stopped (ms)" "-" "$lag_ms" "-" "info" "-"
 	row "  longest time without a checkpoint (ms)" "-" "$maxgap" "-" "<= 1500" "$(verdict "$maxgap <= 1500")"
 	row "  status reply during the run (ms)" "-" "$qmid" "-" "info" "-"
@@ -514,3 +515,4 @@ mkdir -p "$OUTDIR"
 misses=$(printf '%s\n' "${RES[@]}" | awk -F'|' '$6 == "MISS"' | wc -l)
 echo
 echo "$misses target(s) missed"
+[ "$STRICT" != 1 ] || [ "$misses" = 0 ]
