@@ -38,6 +38,25 @@
  * Bind. `bind.allow` ports are held in the policy itself (at most
  * AG_BIND_MAX_RANGES merged ranges). bind() to port 0 (an ephemeral port) is
  * judged like any port outside the list: denied when a bind section exists.
+ *
+ * Files and exec. Path rules are compiled into one LPM trie, `path_rules`,
+ * keyed by (policy id, kind, path bytes). A tree rule "dir/" is stored as its
+ * bytes ("/srv/tickets/"); an exact rule as its bytes plus a NUL
+ * ("/etc/hosts\0"). A lookup uses the resolved path plus its NUL, so a tree
+ * rule matches every path below it and an exact rule only itself. As for
+ * CIDRs, each value is the union of every rule of that policy and kind whose
+ * pattern is a prefix of the entry, so one longest-prefix lookup answers for
+ * all of them:
+ *
+ *     read /etc/; deny /etc/shadow
+ *     -> "/etc/"          {READ, read rule 0}
+ *        "/etc/shadow\0"  {READ|DENY, read rule 0, deny rule 0}
+ *
+ * Decision for one policy: DENY refuses everything; WRITE grants read and
+ * write; READ grants read only; a path matched by no rule gets the section's
+ * default (allow: read and write; deny: nothing). Paths are judged on their
+ * first AG_PATH_KEY_LEN - 1 bytes: rules are never longer, so a longer path
+ * is still matched exactly by every tree rule above it.
  */
 #ifndef AGENTGUARD_H
 #define AGENTGUARD_H
@@ -55,12 +74,15 @@
 #define AG_COMM_LEN		16
 #define AG_PATH_LEN		256	/* exec filename bytes carried in an event */
 
+#define AG_PATH_KEY_LEN		248	/* path bytes in a path_rules key */
+
 /* Default sizes; the loader may raise them before load. */
 #define AG_DEFAULT_MAX_SESSIONS	 8192
 #define AG_DEFAULT_MAX_POLICIES	 4096
 #define AG_DEFAULT_MAX_NET_RULES 262144
 #define AG_DEFAULT_RINGBUF_BYTES (8u << 20)
 #define AG_DEFAULT_MAX_PROCS	 65536
+#define AG_DEFAULT_MAX_PATH_RULES 262144
 
 enum ag_mode {
 	AG_MODE_ENFORCE = 0,
@@ -96,7 +118,9 @@ struct ag_policy {
 	__u8  egress;		/* enum ag_section */
 	__u8  bind;		/* enum ag_section: ALLOW never occurs, DENY = list given */
 	__u8  nbind;		/* used entries of bind_ranges */
-	__u32 flags;		/* reserved, 0 */
+	__u8  files;		/* enum ag_section */
+	__u8  exec;		/* enum ag_section */
+	__u16 flags;		/* reserved, 0 */
 	struct ag_port_range bind_ranges[AG_BIND_MAX_RANGES];
 };
 
@@ -120,6 +144,35 @@ struct ag_net_val {
 	struct ag_port_range r[AG_NET_MAX_RANGES];
 };
 
+/* Kinds of `path_rules` entries, the low bit of ag_path_key.policy_kind. */
+#define AG_PATH_FILES	0	/* files.read / write / deny */
+#define AG_PATH_EXEC	1	/* exec.allow */
+#define AG_PATH_KEY(policy, kind)	(((__u32)(policy) << 1) | (kind))
+/* prefixlen counts the 32 bits of policy_kind, then 8 per path byte. */
+#define AG_PATH_PREFIX(nbytes)		(32 + 8 * (nbytes))
+
+struct ag_path_key {
+	__u32 prefixlen;
+	__u32 policy_kind;	/* AG_PATH_KEY(), stored big-endian */
+	char  path[AG_PATH_KEY_LEN];
+};
+
+/* Access bits of a path_rules value. */
+#define AG_ACC_READ	0x1
+#define AG_ACC_WRITE	0x2	/* implies read */
+#define AG_ACC_DENY	0x4	/* beats read and write */
+#define AG_ACC_EXEC	0x8	/* exec.allow */
+
+struct ag_path_val {
+	__u8  access;		/* AG_ACC_* union of the matching rules */
+	__u8  _pad;
+	__u16 read_rule;	/* index into files.read of a rule granting READ */
+	__u16 write_rule;	/* files.write */
+	__u16 deny_rule;	/* files.deny */
+	__u16 exec_rule;	/* exec.allow */
+	__u16 _pad2;
+};
+
 /* Value of `sessions`, keyed by the session cgroup id (__u64). */
 struct ag_session {
 	__u32 depth;			/* used entries of policy, 1..AG_MAX_DEPTH */
@@ -134,6 +187,8 @@ enum ag_event_type {
 	AG_EV_NET_BIND	  = 3,
 	AG_EV_EXEC	  = 4,
 	AG_EV_EXIT	  = 5,
+	AG_EV_FILE_OPEN	  = 6,	/* also create, truncate, rename, link, unlink */
+	AG_EV_EXEC_CHECK  = 7,	/* an exec decision (denied or audited) */
 };
 
 enum ag_decision {
@@ -152,6 +207,13 @@ enum ag_rule_kind {
 	AG_RULE_BIND_ALLOW	= 4,
 	AG_RULE_BIND_DEFAULT	= 5,
 	AG_RULE_UNRESTRICTED	= 6,	/* section absent */
+	AG_RULE_FILES_READ	= 7,
+	AG_RULE_FILES_WRITE	= 8,
+	AG_RULE_FILES_DENY	= 9,
+	AG_RULE_FILES_DEFAULT	= 10,
+	AG_RULE_EXEC_ALLOW	= 11,
+	AG_RULE_EXEC_DEFAULT	= 12,
+	AG_RULE_PATH_TOO_LONG	= 13,	/* unresolvable path: refused */
 };
 
 struct ag_event_hdr {
@@ -194,6 +256,26 @@ struct ag_event_exit {
 	struct ag_event_hdr h;
 	__s32 exit_code;	/* wait status as the kernel reports it */
 	__u32 _pad;
+};
+
+/* A file decision. `access` is what was asked; `op` what the action was. */
+#define AG_FILE_OP_OPEN		0
+#define AG_FILE_OP_CREATE	1
+#define AG_FILE_OP_TRUNCATE	2
+#define AG_FILE_OP_RENAME	3
+#define AG_FILE_OP_LINK		4
+#define AG_FILE_OP_UNLINK	5
+#define AG_FILE_OP_MKDIR	6
+#define AG_FILE_OP_RMDIR	7
+#define AG_FILE_OP_SYMLINK	8
+
+struct ag_event_file {
+	struct ag_event_hdr h;
+	__u8  access;		/* AG_ACC_READ and/or AG_ACC_WRITE (or EXEC) */
+	__u8  op;		/* AG_FILE_OP_* */
+	__u16 _pad;
+	__u32 path_len;		/* bytes of path used, without NUL */
+	char  path[AG_PATH_LEN];
 };
 
 /* Value of `procs`, keyed by __u32 tgid: what exec events need of a process. */
