@@ -448,7 +448,12 @@ int BPF_PROG(ag_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		struct ag_proc *pp = bpf_map_lookup_elem(&procs, &ptgid);
 
 		np.ppid = ptgid;
-		np.parent_exec_ktime = pp ? pp->exec_ktime : 0;
+		/* A parent we never saw exec (it started before the daemon, or
+		 * outside agentguard): its identity is its start time, rounded
+		 * to USER_HZ ticks like /proc/<pid>/stat field 22, so userspace
+		 * derives the same exec_id from /proc. */
+		np.parent_exec_ktime = pp ? pp->exec_ktime :
+			BPF_CORE_READ(parent, start_boottime) / AG_START_TICK_NS * AG_START_TICK_NS;
 	}
 	np.exec_ktime = bpf_ktime_get_boot_ns();
 	bpf_map_update_elem(&procs, &tgid, &np, BPF_ANY);

@@ -278,6 +278,11 @@ struct ag_event_file {
 	char  path[AG_PATH_LEN];
 };
 
+/* exec identity of a process whose exec was not observed: its start time
+ * (boot clock) rounded down to USER_HZ (100) ticks, as /proc/<pid>/stat
+ * reports it. */
+#define AG_START_TICK_NS	10000000ull
+
 /* Value of `procs`, keyed by __u32 tgid: what exec events need of a process. */
 struct ag_proc {
 	__u64 exec_ktime;		/* boot ns of its last exec (or its parent's, if it never exec'd) */
