@@ -50,6 +50,7 @@
 #include "jsonw.h"
 #include "log.h"
 #include "manifest.h"
+#include "probe.h"
 #include "proto.h"
 #include "version.h"
 
@@ -134,6 +135,7 @@ struct daemon {
 	int nprocs;
 
 	struct enforcer *enf;
+	struct probe_report probe;	/* what enforces what here, for status and the log */
 	struct ag_log *log;
 	struct jsonw jw;
 	bool log_failed;
@@ -713,14 +715,24 @@ static void rule_name(const struct session *s, const struct ag_event_hdr *h, cha
 {
 	const char *base;
 	const struct session *owner = s;
+	bool indexed = false;
 
 	switch (h->rule_kind) {
-	case AG_RULE_EGRESS_ALLOW: base = "network.egress.allow"; break;
-	case AG_RULE_EGRESS_DENY: base = "network.egress.deny"; break;
+	case AG_RULE_EGRESS_ALLOW: base = "network.egress.allow"; indexed = true; break;
+	case AG_RULE_EGRESS_DENY: base = "network.egress.deny"; indexed = true; break;
 	case AG_RULE_EGRESS_DEFAULT: base = "network.egress.default"; break;
 	case AG_RULE_BIND_ALLOW: base = "network.bind.allow"; break;
 	case AG_RULE_BIND_DEFAULT: base = "network.bind.default"; break;
 	case AG_RULE_UNRESTRICTED: base = "unrestricted"; break;
+	case AG_RULE_FILES_READ: base = "files.read"; indexed = true; break;
+	case AG_RULE_FILES_WRITE: base = "files.write"; indexed = true; break;
+	case AG_RULE_FILES_DENY: base = "files.deny"; indexed = true; break;
+	case AG_RULE_FILES_DEFAULT: base = "files.default"; break;
+	case AG_RULE_EXEC_ALLOW: base = "exec.allow"; indexed = true; break;
+	case AG_RULE_EXEC_DEFAULT: base = "exec.default"; break;
+	case AG_RULE_PATH_TOO_LONG:
+		base = h->type == AG_EV_EXEC_CHECK ? "exec.path_too_long" : "files.path_too_long";
+		break;
 	default: base = NULL; break;
 	}
 	buf[0] = 0;
@@ -733,7 +745,7 @@ static void rule_name(const struct session *s, const struct ag_event_hdr *h, cha
 		while (up-- > 0 && owner->parent)
 			owner = owner->parent;
 	}
-	if (h->rule_kind == AG_RULE_EGRESS_ALLOW || h->rule_kind == AG_RULE_EGRESS_DENY)
+	if (indexed)
 		snprintf(buf, len, "%s%s%s[%u]", owner && owner != s ? owner->agent_name : "",
 			 owner && owner != s ? ":" : "", base, h->rule_idx);
 	else
@@ -744,6 +756,41 @@ static void rule_name(const struct session *s, const struct ag_event_hdr *h, cha
 struct exit_extra {
 	int code;
 };
+
+static const char *file_op_name(__u8 op)
+{
+	static const char *const names[] = {
+		[AG_FILE_OP_OPEN] = "open", [AG_FILE_OP_CREATE] = "create",
+		[AG_FILE_OP_TRUNCATE] = "truncate", [AG_FILE_OP_RENAME] = "rename",
+		[AG_FILE_OP_LINK] = "link", [AG_FILE_OP_UNLINK] = "unlink",
+		[AG_FILE_OP_MKDIR] = "mkdir", [AG_FILE_OP_RMDIR] = "rmdir",
+		[AG_FILE_OP_SYMLINK] = "symlink", [AG_FILE_OP_EXEC] = "exec",
+		[AG_FILE_OP_CHMOD] = "chmod", [AG_FILE_OP_CHOWN] = "chown",
+	};
+
+	return op < sizeof(names) / sizeof(names[0]) && names[op] ? names[op] : "other";
+}
+
+static void extra_file_op(struct jsonw *w, const void *ctx)
+{
+	jsonw__key_string(w, "op", ctx);
+}
+
+/* The path of a file event as text: cut at AG_PATH_LEN - 1 bytes, which the
+ * kernel marks by a longer path_len ("..." is appended then). */
+static void file_event_path(const struct ag_event_file *f, char *out, size_t len)
+{
+	size_t n = strnlen(f->path, AG_PATH_LEN);
+
+	if (n >= AG_PATH_LEN)
+		n = AG_PATH_LEN - 1;
+	if (n > len - 4)
+		n = len - 4;
+	memcpy(out, f->path, n);
+	if (f->path_len > n)
+		memcpy(out + n, "...", 3), n += 3;
+	out[n] = 0;
+}
 
 static void extra_exit(struct jsonw *w, const void *ctx)
 {
@@ -832,6 +879,35 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 			exec_id(d, x->parent_exec_ktime, h->ppid, peid, sizeof(peid));
 			e.parent_exec_id = peid;
 		}
+		emit(d, &e);
+		break;
+	}
+	case AG_EV_FILE_OPEN: {
+		const struct ag_event_file *f = data;
+		char path[AG_PATH_LEN + 4];
+
+		if (size < sizeof(*f))
+			return 0;
+		file_event_path(f, path, sizeof(path));
+		e.type = "file.open";
+		e.target = EV_TARGET_FILE;
+		e.path = path;
+		e.access = f->access & AG_ACC_WRITE ? "write" : "read";
+		e.extra = extra_file_op;
+		e.extra_ctx = file_op_name(f->op);
+		emit(d, &e);
+		break;
+	}
+	case AG_EV_EXEC_CHECK: {
+		const struct ag_event_file *f = data;
+		char path[AG_PATH_LEN + 4];
+
+		if (size < sizeof(*f))
+			return 0;
+		file_event_path(f, path, sizeof(path));
+		e.type = "process.exec";
+		e.target = EV_TARGET_EXEC;
+		e.path = path;
 		emit(d, &e);
 		break;
 	}
@@ -1211,10 +1287,8 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 
 static json_t *handle_status(struct daemon *d)
 {
-	json_t *agents = json_array(), *sessions = json_array(), *hooks = json_array();
-	const struct enforcer_hook *hk;
+	json_t *agents = json_array(), *sessions = json_array();
 	__u64 st[AG_STAT_MAX] = {};
-	size_t nh;
 
 	for (struct agent *a = d->agents; a; a = a->next) {
 		json_array_append_new(agents, json_pack("{s:s, s:s, s:s, s:s, s:i}",
@@ -1231,14 +1305,10 @@ static json_t *handle_status(struct daemon *d)
 			"id", s->id, "agent", s->agent->name, "cgroup", s->path,
 			"cgroup_id", (json_int_t)s->cgid, "lineage", lin));
 	}
-	hk = enforcer__hooks(d->enf, &nh);
-	for (size_t i = 0; i < nh; i++)
-		json_array_append_new(hooks, json_pack("{s:s, s:s}", "hook", hk[i].name,
-			"mode", hk[i].attached ? "enforce" : "unavailable"));
 	enforcer__stats(d->enf, st);
 	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
 		"ok", 1, "host", d->hostname, "cgroup_root", d->root,
-		"agents", agents, "sessions", sessions, "hooks", hooks,
+		"agents", agents, "sessions", sessions, "probe", probe__to_json(&d->probe),
 		"counters", "decisions", (json_int_t)st[AG_STAT_DECISIONS],
 		"denied", (json_int_t)st[AG_STAT_DENIED],
 		"audited", (json_int_t)st[AG_STAT_AUDITED],
@@ -1499,17 +1569,11 @@ struct start_info {
 static void extra_start(struct jsonw *w, const void *ctx)
 {
 	const struct start_info *si = ctx;
-	const struct enforcer_hook *hk;
-	size_t nh;
 
 	jsonw__key_object(w, "daemon");
 	jsonw__key_string(w, "version", AG_VERSION);
 	jsonw__key_string(w, "cgroup_root", si->d->root);
-	jsonw__key_object(w, "hooks");
-	hk = enforcer__hooks(si->d->enf, &nh);
-	for (size_t i = 0; i < nh; i++)
-		jsonw__key_string(w, hk[i].name, hk[i].attached ? "enforce" : "unavailable");
-	jsonw__object_end(w);
+	probe__write(&si->d->probe, w);
 	jsonw__object_end(w);
 }
 
@@ -1665,6 +1729,7 @@ int cmd_daemon(int argc, char **argv)
 			.ringbuf_bytes = d->cfg.ringbuf_bytes,
 			.max_sessions = d->cfg.max_sessions,
 			.max_net_rules = d->cfg.max_net_rules,
+			.log_allowed_files = d->cfg.log_allowed_file_opens,
 			.on_event = on_event, .ctx = d,
 		};
 
@@ -1673,10 +1738,15 @@ int cmd_daemon(int argc, char **argv)
 			errmsg("cannot load the BPF programs: %s", strerror(errno));
 			goto out;
 		}
+		if (!enforcer__lsm_active(d->enf))
+			errmsg("warning: spec.files and spec.exec are not enforced here: %s",
+			       enforcer__lsm_status(d->enf));
 	}
 	{
 		struct start_info si = { .d = d, .li = &li };
 		struct ev e = { .type = "daemon.start" };
+
+		probe__collect(&d->probe, d->enf, NULL);
 
 		e.extra = extra_start;
 		e.extra_ctx = &si;

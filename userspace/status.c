@@ -78,10 +78,21 @@ int cmd_status(int argc, char **argv)
 		       json_string_value(json_object_get(v, "agent")),
 		       json_array_size(json_object_get(v, "lineage")),
 		       json_string_value(json_object_get(v, "cgroup")));
-	printf("hooks:\n");
-	json_array_foreach(json_object_get(resp, "hooks"), i, v)
-		printf("  %-28s %s\n", json_string_value(json_object_get(v, "hook")),
-		       json_string_value(json_object_get(v, "mode")));
+	{
+		json_t *probe = json_object_get(resp, "probe"), *k;
+		const char *key;
+
+		printf("hooks:\n");
+		json_object_foreach(json_object_get(probe, "hooks"), key, v)
+			printf("  %-30s %s\n", key, json_string_value(v));
+		printf("enforcement:\n");
+		json_object_foreach(json_object_get(probe, "enforcement"), key, k) {
+			printf("  %-15s %s\n", key, json_string_value(json_object_get(k, "mechanism")));
+			if (json_object_get(k, "not_exact"))
+				printf("  %-15s not exact: %s\n", "",
+				       json_string_value(json_object_get(k, "not_exact")));
+		}
+	}
 	x = json_object_get(resp, "counters");
 	printf("counters: decisions %lld, denied %lld, audited %lld, events lost %lld, log entries %lld\n",
 	       json_integer_value(json_object_get(x, "decisions")),
