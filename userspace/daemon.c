@@ -1277,6 +1277,13 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 		e.exe = exe[0] ? exe : NULL;
 		emit(d, &e);
 	}
+	/* The caller may have died after the move and before the watch: then
+	 * no notification comes, so look once now. */
+	if (s->wd < 0 || cgroup__populated(s->path) == 0) {
+		session_end(d, s, s->wd < 0 ? "cannot watch the session cgroup" : "cgroup empty",
+			    true);
+		return error_resp("the session ended before it started");
+	}
 	lin = json_array();
 	for (int i = 0; i < s->depth; i++)
 		json_array_append_new(lin, json_string(s->lineage[i]));
@@ -1738,9 +1745,6 @@ int cmd_daemon(int argc, char **argv)
 			errmsg("cannot load the BPF programs: %s", strerror(errno));
 			goto out;
 		}
-		if (!enforcer__lsm_active(d->enf))
-			errmsg("warning: spec.files and spec.exec are not enforced here: %s",
-			       enforcer__lsm_status(d->enf));
 	}
 	{
 		struct start_info si = { .d = d, .li = &li };
