@@ -43,6 +43,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(UNIT_SRCS))
 KTEST_SRCS := $(wildcard tests/kernel/*.c)
 KTEST_BINS := $(patsubst tests/kernel/%.c,$(BUILD)/tests/kernel/%,$(KTEST_SRCS))
+TEST_TOOLS := $(BUILD)/tests/agprobe $(BUILD)/tests/agfile $(BUILD)/tests/agfs
 
 all: $(BUILD)/agentguard $(BUILD)/agentguard-static
 .PHONY: all test test-unit test-kernel test-vm bench clean unit-bins
@@ -58,10 +59,13 @@ $(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $(subst -,_,$*)_bpf > $@
 
-$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/agentguard.h | $(SKELS)
+$(BUILD)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) $(wildcard bpf/*.h) | $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+# The skeleton embeds the BPF object: its loader is rebuilt with it.
+$(BUILD)/obj/enforcer.o $(BUILD)/obj/fallback.o: $(SKELS)
 
 $(BUILD)/agentguard: $(US_OBJS)
 	$(call msg,LINK,$@)
@@ -88,13 +92,13 @@ unit-bins: $(UNIT_BINS)
 test-unit: $(UNIT_BINS)
 	$(Q)tests/run-tier.sh unit $(BUILD)
 
-test-kernel: all $(KTEST_BINS) $(BUILD)/tests/agprobe
+test-kernel: all $(KTEST_BINS) $(TEST_TOOLS)
 	$(Q)tests/run-tier.sh kernel $(BUILD)
 
-test-vm: all $(BUILD)/tests/agprobe
+test-vm: all $(TEST_TOOLS)
 	$(Q)tests/run-tier.sh vm $(BUILD)
 
-test: all $(UNIT_BINS) $(KTEST_BINS) $(BUILD)/tests/agprobe
+test: all $(UNIT_BINS) $(KTEST_BINS) $(TEST_TOOLS)
 	$(Q)tests/run-tier.sh all $(BUILD)
 
 bench: all
@@ -104,7 +108,7 @@ clean:
 	rm -rf $(BUILD)
 
 # Test helpers (static, so the VM tier can use them too).
-$(BUILD)/tests/agprobe: tests/tools/agprobe.c
+$(TEST_TOOLS): $(BUILD)/tests/%: tests/tools/%.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(CFLAGS) -static $< -o $@

@@ -7,7 +7,9 @@
  * that belongs to no session is allowed and not reported. The tracepoint
  * programs see every task on the host: their first test (one helper call) is
  * whether the task is below the agentguard root, and everything else is
- * skipped when it is not. Semantics of the maps: bpf/agentguard.h.
+ * skipped when it is not. The BPF LSM programs (files and exec) are also
+ * host-wide and filter the same way; the loader leaves them out where BPF LSM
+ * is not active. Semantics of the maps: bpf/agentguard.h.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -22,11 +24,21 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 #define AF_INET6	10
 #define IPPROTO_TCP	6
 #define IPPROTO_UDP	17
+#define EPERM		1
+#define ENOENT		2
+#define ENAMETOOLONG	36
 
 /* Set by the loader before load. */
 const volatile __u64 ag_root_cgid = 0;	/* cgroup id of the agentguard root */
 const volatile __u32 ag_root_level = 0;	/* its level below the cgroup2 root */
 const volatile __u32 ag_wakeup_bytes = 256 * 1024; /* wake the reader past this fill */
+const volatile bool ag_log_allowed_files = false;  /* report allowed file decisions too */
+
+/* The loader's check that the LSM hooks really run (BPF LSM can be built in
+ * yet not enabled, and then attaching works but nothing is ever called):
+ * while ag_lsm_probe_tgid is set, ag_file_open notes an open by that process. */
+__u32 ag_lsm_probe_tgid = 0;
+__u32 ag_lsm_probe_seen = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -49,6 +61,22 @@ struct {
 	__type(key, struct ag_net_key);
 	__type(value, struct ag_net_val);
 } net_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, AG_DEFAULT_MAX_PATH_RULES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ag_path_key);
+	__type(value, struct ag_path_val);
+} path_rules SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AG_DEFAULT_MAX_DENY_INODES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ag_inode_key);
+	__type(value, struct ag_inode_val);
+} deny_inodes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -225,26 +253,103 @@ static __always_inline bool bind_one(const struct ag_policy *pol, __u16 port, __
 	return false;
 }
 
+/* What is judged. Callers fill the fields of their kind. */
+enum judge_kind {
+	JUDGE_EGRESS,
+	JUDGE_BIND,
+	JUDGE_FILE,
+	JUDGE_EXEC,
+};
+
+struct path_key_buf;
+
+struct judge_req {
+	__u8 kind;		/* enum judge_kind */
+	__u8 proto;		/* network: AG_PROTO_* */
+	__u16 port;		/* network */
+	struct ag_net_key *nkey;	/* network: the address, kind filled per policy */
+	struct path_key_buf *pkey;	/* files/exec: the path, kind filled per policy;
+					 * NULL: the path could not be resolved */
+	__u32 prefixlen;	/* files/exec: AG_PATH_PREFIX of the path plus NUL */
+	__u8 access;		/* files: AG_ACC_READ or AG_ACC_WRITE (or both) */
+	__u8 nested;		/* files: refuse a directory with rules below it */
+	__u8 nanc;		/* files: used entries of anc */
+	__u8 anc_overflow;	/* files: the object is deeper than anc reaches */
+	__u32 dev;		/* files: the object's super block (kernel dev_t) */
+	const __u64 *anc;	/* files: inode numbers of the object and its
+				 * ancestors, for deny_inodes; NULL: none taken */
+};
+
 /*
- * Judge one action against every policy of the session chain. The first
- * policy in enforce mode that refuses decides "deny"; a refusal only by
- * policies in audit mode gives "audit"; otherwise "allow", attributed to the
- * session's own policy. A policy id without a policy (never the case while the
- * daemon keeps the maps consistent) refuses: fail closed.
+ * The semantics of a session chain: the first policy in enforce mode that
+ * refuses decides "deny"; a refusal only by policies in audit mode gives
+ * "audit"; otherwise "allow", attributed to the session's own policy. A
+ * policy id without a policy (never the case while the daemon keeps the maps
+ * consistent) refuses: fail closed. judge() and judge_paths() both go
+ * through chain_add() and chain_end().
  */
-static __always_inline void judge(const struct ag_session *s, bool is_bind,
-				  struct ag_net_key *key, __u16 port, __u8 proto,
+struct chain {
+	struct verdict out;
+	struct verdict audit;
+	bool audited;
+};
+
+static __always_inline void chain_init(struct chain *c)
+{
+	c->out.decision = AG_ALLOW;
+	c->out.rule_kind = AG_RULE_NONE;
+	c->out.rule_idx = 0;
+	c->out.level = 0;
+	c->audited = false;
+}
+
+/* The policy at chain position i (pol, NULL if missing) allowed (ok) or
+ * refused, as v says. Returns true when the chain is decided: deny. */
+static __always_inline bool chain_add(struct chain *c, __u32 i, const struct ag_policy *pol,
+				      bool ok, const struct verdict *v)
+{
+	if (ok) {
+		c->out.rule_kind = v->rule_kind;
+		c->out.rule_idx = v->rule_idx;
+		c->out.level = i;
+		return false;
+	}
+	if (pol && pol->mode == AG_MODE_AUDIT) {
+		if (!c->audited) {
+			c->audit = *v;
+			c->audit.level = i;
+			c->audited = true;
+		}
+		return false;
+	}
+	c->out.decision = AG_DENY;
+	c->out.rule_kind = v->rule_kind;
+	c->out.rule_idx = v->rule_idx;
+	c->out.level = i;
+	return true;
+}
+
+static __always_inline void chain_end(const struct chain *c, struct verdict *out)
+{
+	*out = c->out;
+	if (c->out.decision != AG_DENY && c->audited) {
+		out->decision = AG_AUDIT;
+		out->rule_kind = c->audit.rule_kind;
+		out->rule_idx = c->audit.rule_idx;
+		out->level = c->audit.level;
+	}
+}
+
+/* Judge a network action against every policy of the session chain. */
+static __always_inline void judge(const struct ag_session *s, struct judge_req *r,
 				  struct verdict *out)
 {
-	struct verdict audit = {}, v;
-	bool audited = false;
+	struct chain c;
 
-	out->decision = AG_ALLOW;
-	out->rule_kind = AG_RULE_NONE;
-	out->rule_idx = 0;
-	out->level = 0;
+	chain_init(&c);
 	for (__u32 i = 0; i < AG_MAX_DEPTH; i++) {
 		struct ag_policy *pol;
+		struct verdict v;
 		__u32 id;
 		bool ok;
 
@@ -255,38 +360,25 @@ static __always_inline void judge(const struct ag_session *s, bool is_bind,
 		v.rule_idx = 0;
 		v.level = i;
 		pol = bpf_map_lookup_elem(&policies, &id);
-		if (!pol) {
+		if (!pol)
 			ok = false;
-		} else if (is_bind) {
-			ok = bind_one(pol, port, proto, &v);
-		} else {
-			ok = egress_one(id, pol, key, port, proto, &v);
-		}
-		if (ok) {
-			out->rule_kind = v.rule_kind;
-			out->rule_idx = v.rule_idx;
-			out->level = i;
-			continue;
-		}
-		if (pol && pol->mode == AG_MODE_AUDIT) {
-			if (!audited) {
-				audit = v;
-				audited = true;
-			}
-			continue;
-		}
-		out->decision = AG_DENY;
-		out->rule_kind = v.rule_kind;
-		out->rule_idx = v.rule_idx;
-		out->level = i;
-		return;
+		else if (r->kind == JUDGE_BIND)
+			ok = bind_one(pol, r->port, r->proto, &v);
+		else
+			ok = egress_one(id, pol, r->nkey, r->port, r->proto, &v);
+		if (chain_add(&c, i, pol, ok, &v))
+			break;
 	}
-	if (audited) {
-		out->decision = AG_AUDIT;
-		out->rule_kind = audit.rule_kind;
-		out->rule_idx = audit.rule_idx;
-		out->level = audit.level;
-	}
+	chain_end(&c, out);
+}
+
+static __always_inline void count_decision(__u8 decision)
+{
+	stat_inc(AG_STAT_DECISIONS);
+	if (decision == AG_DENY)
+		stat_inc(AG_STAT_DENIED);
+	else if (decision == AG_AUDIT)
+		stat_inc(AG_STAT_AUDITED);
 }
 
 static __always_inline __u8 sock_proto(struct bpf_sock_addr *ctx)
@@ -305,6 +397,7 @@ static __always_inline int handle_sock_addr(struct bpf_sock_addr *ctx, __u32 typ
 					    bool v6, bool is_bind)
 {
 	struct ag_net_key key = {};
+	struct judge_req req = {};
 	struct ag_event_net *e;
 	struct ag_session *s;
 	struct verdict v;
@@ -334,13 +427,12 @@ static __always_inline int handle_sock_addr(struct bpf_sock_addr *ctx, __u32 typ
 	port = bpf_ntohs((__u16)ctx->user_port);
 	proto = sock_proto(ctx);
 
-	judge(s, is_bind, &key, port, proto, &v);
-
-	stat_inc(AG_STAT_DECISIONS);
-	if (v.decision == AG_DENY)
-		stat_inc(AG_STAT_DENIED);
-	else if (v.decision == AG_AUDIT)
-		stat_inc(AG_STAT_AUDITED);
+	req.kind = is_bind ? JUDGE_BIND : JUDGE_EGRESS;
+	req.nkey = &key;
+	req.port = port;
+	req.proto = proto;
+	judge(s, &req, &v);
+	count_decision(v.decision);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -505,4 +597,780 @@ int BPF_PROG(ag_exit, struct task_struct *p)
 	}
 	bpf_map_delete_elem(&procs, &tgid);
 	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Files and exec (BPF LSM)                                                  */
+
+#define FMODE_READ	0x1
+#define FMODE_WRITE	0x2
+#define FMODE_EXEC	0x20
+#define __FMODE_EXEC	0x20	/* the same bit in f_flags (where 6.1 has it) */
+#define S_IFMT		00170000
+#define S_IFDIR		0040000
+#define RENAME_EXCHANGE	(1 << 1)
+
+#define AG_PATH_BUF	4096	/* PATH_MAX: longer paths are unresolvable */
+#define AG_NAME_MAX	255	/* bytes of one path component */
+#define AG_WALK_STEPS	4096	/* components and mount crossings walked */
+#define AG_DENY_ANCESTORS 64	/* dentries checked against deny_inodes, the object's included */
+#define AG_ATTEMPTS	2	/* see run_check() */
+
+/*
+ * Per-CPU scratch for resolving a path. `k` is laid out as struct
+ * ag_path_key with room for a whole path, so it is the trie key itself: only
+ * prefixlen and policy_kind change per policy, and the trie never reads past
+ * the first AG_PATH_KEY_LEN path bytes. `walk` is where walk_path() builds a
+ * path from its end.
+ *
+ * LSM programs run with migration disabled but, on a preemptible kernel,
+ * another task may run the same program on this CPU meanwhile. Every use
+ * bumps `seq` first and checks it is unchanged after its last read of the
+ * buffer; if not, the work is redone (path_check()).
+ */
+struct path_key_buf {
+	__u32 prefixlen;
+	__u32 policy_kind;
+	char path[AG_PATH_BUF + 8];	/* + room for the '/' of a directory */
+};
+
+struct path_scratch {
+	__u64 seq;
+	struct path_key_buf k;
+	char walk[AG_PATH_BUF + AG_NAME_MAX + 1];
+	__u64 anc[AG_DENY_ANCESTORS];	/* inode numbers: the object, its parent, ... */
+	__u32 dev;			/* of their super block */
+	__u32 nanc;			/* used entries of anc */
+	__u32 anc_overflow;		/* the root was not reached */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct path_scratch);
+} scratch SEC(".maps");
+
+/* One bpf_loop() step per inode number of scratch->anc (see deny_inode()). */
+struct deny_walk {
+	struct ag_inode_key k;
+	__u32 n;
+	int rule;		/* out: files.deny index, or -1 */
+};
+
+static long deny_step(__u32 i, void *arg)
+{
+	struct deny_walk *w = arg;
+	struct ag_inode_val *v;
+	__u32 zero = 0;
+	struct path_scratch *sc;
+
+	if (i >= w->n || i >= AG_DENY_ANCESTORS)
+		return 1;
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 1;
+	barrier_var(i);
+	w->k.ino = sc->anc[i & (AG_DENY_ANCESTORS - 1)];
+	if (!w->k.ino)
+		return 0;	/* a name not created yet */
+	v = bpf_map_lookup_elem(&deny_inodes, &w->k);
+	if (v && (i == 0 || v->tree)) {
+		w->rule = v->rule;
+		return 1;
+	}
+	return 0;
+}
+
+/* deny_inodes for one policy: the object itself (an exact or a tree deny
+ * entry), then, when the policy has tree entries, its ancestors up to the
+ * root of its file system (tree entries only). Returns the files.deny index,
+ * -1 for none, or -2 when the object is deeper than AG_DENY_ANCESTORS below
+ * its file system's root and the policy has tree entries: then an ancestor
+ * went unchecked, and the action is refused. */
+static __always_inline int deny_inode(__u32 id, const struct ag_policy *pol,
+				      const struct judge_req *r)
+{
+	struct deny_walk w = { .k = { .policy = id, .dev = r->dev }, .rule = -1 };
+	bool trees = pol->flags & AG_POLICY_F_DENY_TREES;
+
+	if (!(pol->flags & (AG_POLICY_F_DENY_INODES | AG_POLICY_F_DENY_TREES)) || !r->anc)
+		return -1;
+	if (trees && r->anc_overflow)
+		return -2;
+	w.n = trees ? r->nanc : 1;
+	bpf_loop(AG_DENY_ANCESTORS, deny_step, &w, 0);
+	return w.rule;
+}
+
+/* One policy's files decision (bpf/agentguard.h): DENY, then deny_inodes,
+ * then what the matching rules grant, then the default. */
+static __always_inline bool files_one(__u32 id, const struct ag_policy *pol,
+				      struct judge_req *r, struct verdict *v)
+{
+	struct ag_path_val *val = NULL;
+	int rule;
+
+	if (pol->files == AG_SECTION_ABSENT) {
+		v->rule_kind = AG_RULE_UNRESTRICTED;
+		return true;
+	}
+	if (!r->pkey) {
+		v->rule_kind = AG_RULE_PATH_TOO_LONG;
+		return false;
+	}
+	r->pkey->prefixlen = r->prefixlen;
+	r->pkey->policy_kind = bpf_htonl(AG_PATH_KEY(id, AG_PATH_FILES));
+	val = bpf_map_lookup_elem(&path_rules, r->pkey);
+	if (val && (val->access & AG_ACC_DENY)) {
+		v->rule_kind = AG_RULE_FILES_DENY;
+		v->rule_idx = val->deny_rule;
+		return false;
+	}
+	if (val && r->nested && (val->access & AG_ACC_NESTED)) {
+		v->rule_kind = val->nested_kind;
+		v->rule_idx = val->nested_rule;
+		return false;
+	}
+	rule = deny_inode(id, pol, r);
+	if (rule == -2) {
+		v->rule_kind = AG_RULE_PATH_TOO_LONG;
+		return false;
+	}
+	if (rule >= 0) {
+		v->rule_kind = AG_RULE_FILES_DENY;
+		v->rule_idx = rule;
+		return false;
+	}
+	if (val && (val->access & (AG_ACC_READ | AG_ACC_WRITE))) {
+		if (val->access & AG_ACC_WRITE) {
+			v->rule_kind = AG_RULE_FILES_WRITE;
+			v->rule_idx = val->write_rule;
+			if (!(r->access & AG_ACC_WRITE) && (val->access & AG_ACC_READ)) {
+				v->rule_kind = AG_RULE_FILES_READ;
+				v->rule_idx = val->read_rule;
+			}
+			return true;
+		}
+		/* only read rules cover it: a read-only path */
+		v->rule_kind = AG_RULE_FILES_READ;
+		v->rule_idx = val->read_rule;
+		return !(r->access & AG_ACC_WRITE);
+	}
+	v->rule_kind = AG_RULE_FILES_DEFAULT;
+	return pol->files == AG_SECTION_ALLOW;
+}
+
+static __always_inline bool exec_one(__u32 id, const struct ag_policy *pol,
+				     struct judge_req *r, struct verdict *v)
+{
+	struct ag_path_val *val;
+
+	if (pol->exec == AG_SECTION_ABSENT) {
+		v->rule_kind = AG_RULE_UNRESTRICTED;
+		return true;
+	}
+	if (!r->pkey) {
+		v->rule_kind = AG_RULE_PATH_TOO_LONG;
+		return false;
+	}
+	r->pkey->prefixlen = r->prefixlen;
+	r->pkey->policy_kind = bpf_htonl(AG_PATH_KEY(id, AG_PATH_EXEC));
+	val = bpf_map_lookup_elem(&path_rules, r->pkey);
+	if (val && (val->access & AG_ACC_EXEC)) {
+		v->rule_kind = AG_RULE_EXEC_ALLOW;
+		v->rule_idx = val->exec_rule;
+		return true;
+	}
+	v->rule_kind = AG_RULE_EXEC_DEFAULT;
+	return pol->exec == AG_SECTION_ALLOW;
+}
+
+/*
+ * judge() for files and exec, one policy per bpf_loop() step: the verifier
+ * then checks one step instead of every combination of outcomes along the
+ * chain. The chain is copied in; the path key is this CPU's scratch.
+ */
+struct path_judge {
+	struct chain c;
+	__u32 policy[AG_MAX_DEPTH];
+	__u32 depth;
+	__u32 prefixlen;
+	__u32 dev;
+	__u8 kind;		/* JUDGE_FILE or JUDGE_EXEC */
+	__u8 access;
+	__u8 nested;
+	__u8 resolved;		/* the path is in the scratch key */
+	__u8 nanc;		/* ancestors taken into the scratch (0: none) */
+	__u8 anc_overflow;
+};
+
+static long path_judge_step(__u32 i, void *arg)
+{
+	struct path_judge *j = arg;
+	struct judge_req r = {};
+	struct path_scratch *sc;
+	struct ag_policy *pol;
+	struct verdict v = {};
+	__u32 id, zero = 0;
+	bool ok = false;
+
+	if (i >= AG_MAX_DEPTH || i >= j->depth)
+		return 1;
+	/* keep the bound visible to the verifier through the compiler */
+	barrier_var(i);
+	id = j->policy[i & (AG_MAX_DEPTH - 1)];
+	r.kind = j->kind;
+	r.access = j->access;
+	r.nested = j->nested;
+	r.prefixlen = j->prefixlen;
+	r.dev = j->dev;
+	r.nanc = j->nanc;
+	r.anc_overflow = j->anc_overflow;
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (sc && j->resolved)
+		r.pkey = &sc->k;
+	if (sc && j->nanc)
+		r.anc = sc->anc;
+	v.level = i;
+	pol = bpf_map_lookup_elem(&policies, &id);
+	if (pol)
+		ok = j->kind == JUDGE_EXEC ? exec_one(id, pol, &r, &v) : files_one(id, pol, &r, &v);
+	return chain_add(&j->c, i, pol, ok, &v) ? 1 : 0;
+}
+
+static __always_inline void judge_paths(const struct ag_session *s, struct path_judge *j,
+					struct verdict *out)
+{
+	chain_init(&j->c);
+	j->depth = s->depth;
+	for (__u32 i = 0; i < AG_MAX_DEPTH; i++)
+		j->policy[i] = s->policy[i];
+	bpf_loop(AG_MAX_DEPTH, path_judge_step, j, 0);
+	chain_end(&j->c, out);
+}
+
+/* Does any policy of the chain restrict files (exec)? Nothing else needs a
+ * path, unless allowed file decisions are to be reported. *flags collects
+ * the AG_POLICY_F_* of the chain. */
+static __always_inline bool chain_restricts(const struct ag_session *s, bool exec,
+					    __u16 *flags)
+{
+	bool any = false;
+
+	for (__u32 i = 0; i < AG_MAX_DEPTH; i++) {
+		struct ag_policy *pol;
+		__u32 id;
+
+		if (i >= s->depth)
+			break;
+		id = s->policy[i];
+		pol = bpf_map_lookup_elem(&policies, &id);
+		if (!pol)
+			return true;	/* judge_paths() refuses it */
+		*flags |= pol->flags;
+		if ((exec ? pol->exec : pol->files) != AG_SECTION_ABSENT)
+			any = true;
+	}
+	return any;
+}
+
+/*
+ * The path of (vfsmount, dentry) as d_path() would give it, built from its
+ * end in scratch->walk: bpf_d_path() is not allowed in the path hooks. The
+ * walk runs under RCU like every LSM program, so no dentry goes away under
+ * it; a concurrent rename can make it see a mix of old and new names, as any
+ * lockless reader would.
+ */
+struct path_walk {
+	__u64 dentry;		/* struct dentry * */
+	__u64 vfsmnt;		/* struct vfsmount * */
+	__u64 root_dentry;	/* the task's root: where d_path() stops */
+	__u64 root_mnt;
+	__u32 pos;		/* walk[pos..AG_PATH_BUF) holds the tail so far */
+	int err;
+	bool done;
+};
+
+static long walk_step(__u32 i, void *arg)
+{
+	struct path_walk *w = arg;
+	struct dentry *d = (struct dentry *)w->dentry, *parent, *mnt_root;
+	struct vfsmount *vm = (struct vfsmount *)w->vfsmnt;
+	struct path_scratch *sc;
+	const unsigned char *name;
+	__u32 len, pos, zero = 0;
+
+	if (w->dentry == w->root_dentry && w->vfsmnt == w->root_mnt) {
+		w->done = true;
+		return 1;
+	}
+	mnt_root = BPF_CORE_READ(vm, mnt_root);
+	parent = BPF_CORE_READ(d, d_parent);
+	if (d == mnt_root || d == parent) {
+		struct mount *m = (void *)vm - bpf_core_field_offset(struct mount, mnt);
+		struct mount *mp = BPF_CORE_READ(m, mnt_parent);
+
+		if (d != mnt_root || m == mp) {
+			/* the global root, or a dentry cut off from it */
+			w->done = true;
+			return 1;
+		}
+		w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+		w->vfsmnt = (__u64)((void *)mp + bpf_core_field_offset(struct mount, mnt));
+		return 0;
+	}
+	len = BPF_CORE_READ(d, d_name.len);
+	name = BPF_CORE_READ(d, d_name.name);
+	if (len > AG_NAME_MAX || w->pos > AG_PATH_BUF || w->pos < len + 2) {
+		w->err = -ENAMETOOLONG;
+		return 1;
+	}
+	pos = w->pos - len - 1;	/* 1 .. AG_PATH_BUF - 1 by the test above */
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc) {
+		w->err = -ENOENT;
+		return 1;
+	}
+	/* no-op masks that show the verifier the bounds */
+	barrier_var(pos);
+	pos &= AG_PATH_BUF - 1;
+	barrier_var(len);
+	len &= AG_NAME_MAX;
+	sc->walk[pos] = '/';
+	bpf_probe_read_kernel(&sc->walk[pos + 1], len, name);
+	w->pos = pos;
+	w->dentry = (__u64)parent;
+	return 0;
+}
+
+/* Resolve (mnt, dentry) into sc->k.path; returns its length, or -errno. */
+static __always_inline long walk_path(struct path_scratch *sc, __u64 mnt, __u64 dentry,
+				      bool is_dir)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct path_walk w = {
+		.dentry = dentry,
+		.vfsmnt = mnt,
+		.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry),
+		.root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt),
+		.pos = AG_PATH_BUF,
+	};
+	__u32 len, pos;
+
+	sc->walk[AG_PATH_BUF] = 0;
+	if (is_dir) {
+		sc->walk[AG_PATH_BUF - 1] = '/';
+		w.pos = AG_PATH_BUF - 1;
+	}
+	bpf_loop(AG_WALK_STEPS, walk_step, &w, 0);
+	if (w.err)
+		return w.err;
+	if (!w.done)
+		return -ENAMETOOLONG;
+	if (w.pos >= AG_PATH_BUF) {
+		/* nothing above it: the root */
+		sc->walk[AG_PATH_BUF - 1] = '/';
+		w.pos = AG_PATH_BUF - 1;
+	}
+	pos = w.pos;	/* 1 .. AG_PATH_BUF - 1 */
+	barrier_var(pos);
+	pos &= AG_PATH_BUF - 1;
+	len = AG_PATH_BUF - pos;
+	barrier_var(len);
+	len &= 2 * AG_PATH_BUF - 1;	/* a no-op: at most AG_PATH_BUF - 1 */
+	bpf_probe_read_kernel(sc->k.path, len + 1, &sc->walk[pos]);
+	return len;
+}
+
+/* Resolve a struct path with bpf_d_path() into sc->k.path; a directory gets
+ * a final '/'. Returns the length, or -errno. */
+static __always_inline long dpath_path(struct path_scratch *sc, struct path *p, bool is_dir)
+{
+	long n = bpf_d_path(p, sc->k.path, AG_PATH_BUF);
+
+	if (n < 1)
+		return n < 0 ? n : -ENAMETOOLONG;
+	n--;			/* without its NUL */
+	if (is_dir && n > 1) {
+		__u32 at;
+
+		if (n > AG_PATH_BUF - 2)
+			return -ENAMETOOLONG;
+		at = n;
+		barrier_var(at);
+		at &= AG_PATH_BUF - 1;	/* a no-op that shows the verifier the bound */
+		sc->k.path[at] = '/';
+		sc->k.path[at + 1] = 0;
+		n++;
+	}
+	return n;
+}
+
+/* One action on one path, as the hooks below describe it. */
+struct hook_req {
+	__u64 cgid;		/* the session */
+	__u64 mnt;		/* struct vfsmount * of the walk (path hooks) */
+	__u64 dentry;		/* struct dentry * of the object */
+	__u32 type;		/* AG_EV_FILE_OPEN or AG_EV_EXEC_CHECK */
+	__u8 access;		/* AG_ACC_READ, _WRITE or _EXEC */
+	__u8 op;		/* AG_FILE_OP_* */
+	__u8 is_dir;
+	__u8 nested;		/* rename of a directory */
+	__u16 pflags;		/* AG_POLICY_F_* of the chain */
+};
+
+/* The inode numbers deny_inodes is asked about, into sc: the object and its
+ * ancestors up to its file system's root, with plain loads (no helper
+ * calls). A subprogram whose results go through the map value only, so the
+ * verifier follows one path after it, not one per depth. */
+static __noinline int take_ancestors(struct dentry *d, struct path_scratch *sc)
+{
+	__u32 n = 0;
+
+	if (!d || !sc)
+		return 0;
+	sc->dev = d->d_sb->s_dev;
+	sc->anc_overflow = 1;
+	for (__u32 i = 0; i < AG_DENY_ANCESTORS; i++) {
+		struct inode *inode = d->d_inode;
+		struct dentry *parent = d->d_parent;
+
+		sc->anc[i] = inode ? inode->i_ino : 0;
+		n = i + 1;
+		if (!parent || parent == d) {
+			sc->anc_overflow = 0;
+			break;
+		}
+		d = parent;
+	}
+	sc->nanc = n;
+	return 0;
+}
+
+/* The last component of the object as ".../name", for an event about a
+ * path that could not be resolved. */
+static __always_inline void event_tail(struct ag_event_file *e, __u64 dentry)
+{
+	const unsigned char *name = BPF_CORE_READ((struct dentry *)dentry, d_name.name);
+
+	e->path[0] = '.';
+	e->path[1] = '.';
+	e->path[2] = '.';
+	e->path[3] = '/';
+	if (bpf_probe_read_kernel_str(&e->path[4], sizeof(e->path) - 4, name) < 0)
+		e->path[4] = 0;
+}
+
+/*
+ * Resolve, judge and report one action. fpath, when not NULL, is resolved
+ * with bpf_d_path() (file_open, bprm_check_security); otherwise hr->mnt and
+ * hr->dentry are walked. Returns 0 to allow, -EPERM to deny, or 1 when
+ * another user of this CPU's scratch interfered and it must be redone.
+ */
+static __noinline int path_check(struct path *fpath, struct dentry *dentry,
+				 struct hook_req *hr, const struct ag_session *s)
+{
+	struct path_judge j = {};
+	struct ag_event_file *e;
+	struct path_scratch *sc;
+	struct verdict v;
+	__u32 zero = 0;
+	__u64 seq;
+	long len;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return -EPERM;	/* cannot happen; fail closed */
+	seq = ++sc->seq;
+	barrier();
+
+	if (fpath)
+		len = dpath_path(sc, fpath, hr->is_dir);
+	else
+		len = walk_path(sc, hr->mnt, hr->dentry, hr->is_dir);
+	j.kind = hr->type == AG_EV_EXEC_CHECK ? JUDGE_EXEC : JUDGE_FILE;
+	j.access = hr->access;
+	j.nested = hr->nested;
+	if (j.kind == JUDGE_FILE &&
+	    (hr->pflags & (AG_POLICY_F_DENY_INODES | AG_POLICY_F_DENY_TREES))) {
+		take_ancestors(dentry, sc);
+		j.dev = sc->dev;
+		j.nanc = sc->nanc;
+		j.anc_overflow = sc->anc_overflow;
+	}
+	if (len >= 0) {
+		j.resolved = 1;
+		j.prefixlen = AG_PATH_PREFIX(len + 1 < AG_PATH_KEY_LEN ? len + 1 :
+					     AG_PATH_KEY_LEN);
+	}
+	judge_paths(s, &j, &v);
+
+	if (v.decision != AG_ALLOW || (ag_log_allowed_files && hr->type == AG_EV_FILE_OPEN)) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (e) {
+			fill_hdr(&e->h, hr->type, hr->cgid);
+			e->h.decision = v.decision;
+			e->h.rule_kind = v.rule_kind;
+			e->h.rule_idx = v.rule_idx;
+			e->h.level = v.level;
+			e->access = hr->access;
+			e->op = hr->op;
+			e->_pad = 0;
+			if (len >= 0) {
+				e->path_len = len;
+				if (bpf_probe_read_kernel_str(e->path, sizeof(e->path),
+							      sc->k.path) < 0)
+					e->path[0] = 0;
+			} else {
+				e->path_len = 0;
+				event_tail(e, hr->dentry);
+			}
+			barrier();
+			if (sc->seq != seq) {
+				bpf_ringbuf_discard(e, 0);
+				return 1;
+			}
+			bpf_ringbuf_submit(e, wakeup_flags());
+			count_decision(v.decision);
+			return v.decision == AG_DENY ? -EPERM : 0;
+		}
+		if (v.decision != AG_ALLOW)
+			stat_inc(AG_STAT_EVENTS_LOST);
+	}
+	barrier();
+	if (sc->seq != seq)
+		return 1;
+	count_decision(v.decision);
+	return v.decision == AG_DENY ? -EPERM : 0;
+}
+
+/* path_check(), once more if another task interfered (see struct
+ * path_scratch); if that happens again, fail closed. Each attempt costs the
+ * verifier a full pass over path_check(), hence only two. */
+static __always_inline int run_check(struct path *fpath, struct dentry *dentry,
+				     struct hook_req *hr, const struct ag_session *s)
+{
+	for (int i = 0; i < AG_ATTEMPTS; i++) {
+		int r = path_check(fpath, dentry, hr, s);
+
+		if (r <= 0)
+			return r;
+	}
+	return -EPERM;
+}
+
+static __always_inline bool dentry_is_dir(struct dentry *d)
+{
+	struct inode *inode = BPF_CORE_READ(d, d_inode);
+
+	return inode && (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFDIR;
+}
+
+/* The session of a task the file hooks must judge, or NULL. */
+static __always_inline struct ag_session *file_session(struct hook_req *hr, bool exec)
+{
+	struct ag_session *s;
+
+	if (!under_root())
+		return NULL;
+	s = current_session(&hr->cgid);
+	if (!s)
+		return NULL;
+	if (!chain_restricts(s, exec, &hr->pflags) && !ag_log_allowed_files)
+		return NULL;
+	return s;
+}
+
+SEC("lsm/file_open")
+int BPF_PROG(ag_file_open, struct file *file, int ret)
+{
+	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = AG_FILE_OP_OPEN };
+	struct ag_session *s;
+	__u32 mode;
+
+	if (ret)
+		return ret;
+	if (ag_lsm_probe_tgid && bpf_get_current_pid_tgid() >> 32 == ag_lsm_probe_tgid)
+		ag_lsm_probe_seen = 1;
+	s = file_session(&hr, false);
+	if (!s)
+		return 0;
+	mode = file->f_mode;
+	if ((mode & FMODE_EXEC) || (file->f_flags & __FMODE_EXEC))
+		return 0;	/* the exec itself: bprm_check_security judges it */
+	hr.access = mode & FMODE_WRITE ? AG_ACC_WRITE : AG_ACC_READ;
+	hr.dentry = (__u64)file->f_path.dentry;
+	hr.is_dir = (file->f_inode->i_mode & S_IFMT) == S_IFDIR;
+	return run_check((struct path *)&file->f_path, file->f_path.dentry, &hr, s);
+}
+
+SEC("lsm/bprm_check_security")
+int BPF_PROG(ag_bprm_check, struct linux_binprm *bprm, int ret)
+{
+	struct hook_req hr = { .type = AG_EV_EXEC_CHECK, .op = AG_FILE_OP_EXEC,
+			       .access = AG_ACC_EXEC };
+	struct ag_session *s;
+	struct file *f;
+
+	if (ret)
+		return ret;
+	s = file_session(&hr, true);
+	if (!s)
+		return 0;
+	f = bprm->file;
+	if (!f)
+		return -EPERM;	/* cannot happen; fail closed */
+	hr.dentry = (__u64)f->f_path.dentry;
+	return run_check((struct path *)&f->f_path, f->f_path.dentry, &hr, s);
+}
+
+/* A path hook on (dir, dentry): the object is dentry, below dir. */
+static __always_inline int path_hook(const struct path *dir, struct dentry *dentry,
+				     __u8 op, bool is_dir, bool nested)
+{
+	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = op, .access = AG_ACC_WRITE,
+			       .is_dir = is_dir, .nested = nested };
+	struct ag_session *s;
+
+	s = file_session(&hr, false);
+	if (!s)
+		return 0;
+	hr.mnt = (__u64)BPF_CORE_READ(dir, mnt);
+	hr.dentry = (__u64)dentry;
+	return run_check(NULL, dentry, &hr, s);
+}
+
+SEC("lsm/path_mknod")
+int BPF_PROG(ag_path_mknod, const struct path *dir, struct dentry *dentry, umode_t mode,
+	     unsigned int dev, int ret)
+{
+	if (ret)
+		return ret;
+	return path_hook(dir, dentry, AG_FILE_OP_CREATE, false, false);
+}
+
+SEC("lsm/path_mkdir")
+int BPF_PROG(ag_path_mkdir, const struct path *dir, struct dentry *dentry, umode_t mode,
+	     int ret)
+{
+	if (ret)
+		return ret;
+	return path_hook(dir, dentry, AG_FILE_OP_MKDIR, true, false);
+}
+
+SEC("lsm/path_rmdir")
+int BPF_PROG(ag_path_rmdir, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return path_hook(dir, dentry, AG_FILE_OP_RMDIR, true, false);
+}
+
+SEC("lsm/path_unlink")
+int BPF_PROG(ag_path_unlink, const struct path *dir, struct dentry *dentry, int ret)
+{
+	if (ret)
+		return ret;
+	return path_hook(dir, dentry, AG_FILE_OP_UNLINK, dentry_is_dir(dentry), false);
+}
+
+SEC("lsm/path_symlink")
+int BPF_PROG(ag_path_symlink, const struct path *dir, struct dentry *dentry,
+	     const char *old_name, int ret)
+{
+	if (ret)
+		return ret;
+	return path_hook(dir, dentry, AG_FILE_OP_SYMLINK, false, false);
+}
+
+/* A struct path hook: the object is path itself. */
+static __always_inline int whole_path_hook(const struct path *path, __u8 op)
+{
+	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = op, .access = AG_ACC_WRITE };
+	struct ag_session *s;
+	struct dentry *d;
+
+	s = file_session(&hr, false);
+	if (!s)
+		return 0;
+	d = path->dentry;
+	hr.mnt = (__u64)BPF_CORE_READ(path, mnt);
+	hr.dentry = (__u64)d;
+	hr.is_dir = dentry_is_dir(d);
+	return run_check(NULL, d, &hr, s);
+}
+
+SEC("lsm/path_truncate")
+int BPF_PROG(ag_path_truncate, const struct path *path, int ret)
+{
+	if (ret)
+		return ret;
+	return whole_path_hook(path, AG_FILE_OP_TRUNCATE);
+}
+
+SEC("lsm/path_chmod")
+int BPF_PROG(ag_path_chmod, const struct path *path, umode_t mode, int ret)
+{
+	if (ret)
+		return ret;
+	return whole_path_hook(path, AG_FILE_OP_CHMOD);
+}
+
+/* link: the new name needs write access, and so does the file linked (a
+ * link to a file the agent may not write would be a way to reach it). */
+SEC("lsm/path_link")
+int BPF_PROG(ag_path_link, struct dentry *old_dentry, const struct path *new_dir,
+	     struct dentry *new_dentry, int ret)
+{
+	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = AG_FILE_OP_LINK,
+			       .access = AG_ACC_WRITE };
+	struct ag_session *s;
+	int r;
+
+	if (ret)
+		return ret;
+	s = file_session(&hr, false);
+	if (!s)
+		return 0;
+	hr.mnt = (__u64)BPF_CORE_READ(new_dir, mnt);	/* link(2) stays on one mount */
+	hr.dentry = (__u64)old_dentry;
+	r = run_check(NULL, old_dentry, &hr, s);
+	if (r)
+		return r;
+	hr.dentry = (__u64)new_dentry;
+	return run_check(NULL, new_dentry, &hr, s);
+}
+
+/* rename: both names need write access; a directory that has files rules
+ * below it may not move (nor be replaced), or those rules would no longer
+ * cover what they name. */
+SEC("lsm/path_rename")
+int BPF_PROG(ag_path_rename, const struct path *old_dir, struct dentry *old_dentry,
+	     const struct path *new_dir, struct dentry *new_dentry, unsigned int flags, int ret)
+{
+	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = AG_FILE_OP_RENAME,
+			       .access = AG_ACC_WRITE };
+	struct ag_session *s;
+	bool old_is_dir, new_is_dir;
+	int r;
+
+	if (ret)
+		return ret;
+	s = file_session(&hr, false);
+	if (!s)
+		return 0;
+	old_is_dir = dentry_is_dir(old_dentry);
+	new_is_dir = BPF_CORE_READ(new_dentry, d_inode) ? dentry_is_dir(new_dentry) : old_is_dir;
+	hr.mnt = (__u64)BPF_CORE_READ(old_dir, mnt);	/* rename(2) stays on one mount */
+	hr.dentry = (__u64)old_dentry;
+	hr.is_dir = old_is_dir;
+	hr.nested = old_is_dir || ((flags & RENAME_EXCHANGE) && new_is_dir);
+	r = run_check(NULL, old_dentry, &hr, s);
+	if (r)
+		return r;
+	hr.dentry = (__u64)new_dentry;
+	hr.is_dir = new_is_dir;
+	hr.nested = new_is_dir || old_is_dir;
+	return run_check(NULL, new_dentry, &hr, s);
 }

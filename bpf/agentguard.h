@@ -57,6 +57,23 @@
  * default (allow: read and write; deny: nothing). Paths are judged on their
  * first AG_PATH_KEY_LEN - 1 bytes: rules are never longer, so a longer path
  * is still matched exactly by every tree rule above it.
+ *
+ * A directory is judged as its path plus "/" ("/srv/tickets/"), so the tree
+ * rule "/srv/tickets/" covers the directory itself; exact rules name files.
+ * Every proper ancestor directory of a files rule also gets an exact entry
+ * ("/srv/\0" for "/srv/tickets/") carrying AG_ACC_NESTED and naming the first
+ * rule below it in byte order: renaming such a directory would move the
+ * rules below it, so rename refuses it.
+ *
+ * Deny by inode. Paths name links, not files: a hard link or a bind mount
+ * gives a denied file another path. `deny_inodes` holds the (device, inode)
+ * of every files.deny path that existed when the policy was loaded (the
+ * loader stat()s them); opens and path operations on such an inode are
+ * refused whatever the path, and for a tree deny rule also on everything
+ * whose dentry lies below that directory (a d_parent walk of at most 64
+ * levels, so bind mounts of a denied tree are covered too; deeper objects are
+ * refused). ag_policy.flags says whether a policy has such entries, so
+ * policies without them pay nothing. Details and limits: docs/files.md.
  */
 #ifndef AGENTGUARD_H
 #define AGENTGUARD_H
@@ -83,6 +100,7 @@
 #define AG_DEFAULT_RINGBUF_BYTES (8u << 20)
 #define AG_DEFAULT_MAX_PROCS	 65536
 #define AG_DEFAULT_MAX_PATH_RULES 262144
+#define AG_DEFAULT_MAX_DENY_INODES 65536
 
 enum ag_mode {
 	AG_MODE_ENFORCE = 0,
@@ -120,9 +138,13 @@ struct ag_policy {
 	__u8  nbind;		/* used entries of bind_ranges */
 	__u8  files;		/* enum ag_section */
 	__u8  exec;		/* enum ag_section */
-	__u16 flags;		/* reserved, 0 */
+	__u16 flags;		/* AG_POLICY_F_*, set by the loader */
 	struct ag_port_range bind_ranges[AG_BIND_MAX_RANGES];
 };
+
+/* ag_policy.flags: which deny_inodes entries the policy has. */
+#define AG_POLICY_F_DENY_INODES	0x1	/* exact files.deny paths */
+#define AG_POLICY_F_DENY_TREES	0x2	/* tree files.deny directories */
 
 /* Kinds of `net_rules` entries, the low bit of ag_net_key.policy_kind. */
 #define AG_NET_ALLOW	0
@@ -162,15 +184,30 @@ struct ag_path_key {
 #define AG_ACC_WRITE	0x2	/* implies read */
 #define AG_ACC_DENY	0x4	/* beats read and write */
 #define AG_ACC_EXEC	0x8	/* exec.allow */
+#define AG_ACC_NESTED	0x10	/* a directory with files rules below it */
 
 struct ag_path_val {
 	__u8  access;		/* AG_ACC_* union of the matching rules */
-	__u8  _pad;
+	__u8  nested_kind;	/* with AG_ACC_NESTED: AG_RULE_FILES_* of a rule below */
 	__u16 read_rule;	/* index into files.read of a rule granting READ */
 	__u16 write_rule;	/* files.write */
 	__u16 deny_rule;	/* files.deny */
 	__u16 exec_rule;	/* exec.allow */
-	__u16 _pad2;
+	__u16 nested_rule;	/* with AG_ACC_NESTED: its index */
+};
+
+/* Key and value of `deny_inodes`. dev is the kernel's dev_t of the super
+ * block ((major << 20) | minor, as /proc/self/mountinfo shows it). */
+struct ag_inode_key {
+	__u32 policy;
+	__u32 dev;
+	__u64 ino;
+};
+
+struct ag_inode_val {
+	__u16 rule;		/* index into files.deny */
+	__u8  tree;		/* 1: a directory of a tree rule, covers what is below */
+	__u8  _pad;
 };
 
 /* Value of `sessions`, keyed by the session cgroup id (__u64). */
@@ -189,6 +226,7 @@ enum ag_event_type {
 	AG_EV_EXIT	  = 5,
 	AG_EV_FILE_OPEN	  = 6,	/* also create, truncate, rename, link, unlink */
 	AG_EV_EXEC_CHECK  = 7,	/* an exec decision (denied or audited) */
+	AG_EV_FALLBACK	  = 64,	/* bpf/fallback.bpf.c: struct ag_event_fallback (bpf/fallback_abi.h) */
 };
 
 enum ag_decision {
@@ -268,13 +306,19 @@ struct ag_event_exit {
 #define AG_FILE_OP_MKDIR	6
 #define AG_FILE_OP_RMDIR	7
 #define AG_FILE_OP_SYMLINK	8
+#define AG_FILE_OP_EXEC		9	/* AG_EV_EXEC_CHECK */
+#define AG_FILE_OP_CHMOD	10
+#define AG_FILE_OP_CHOWN	11	/* reserved: path_chown is not hooked (docs/files.md) */
 
 struct ag_event_file {
 	struct ag_event_hdr h;
 	__u8  access;		/* AG_ACC_READ and/or AG_ACC_WRITE (or EXEC) */
 	__u8  op;		/* AG_FILE_OP_* */
 	__u16 _pad;
-	__u32 path_len;		/* bytes of path used, without NUL */
+	__u32 path_len;		/* length of the judged path, without NUL; path
+				 * holds its first AG_PATH_LEN - 1 bytes. 0 with
+				 * rule AG_RULE_PATH_TOO_LONG: path then holds
+				 * ".../<last component>" */
 	char  path[AG_PATH_LEN];
 };
 

@@ -70,8 +70,11 @@ run_vm() {
 	echo "# vm"
 	tools/vm/run.sh --build "$BUILD" \
 		"$BUILD/agentguard-static=bin/agentguard" "$BUILD/tests/agprobe=bin/agprobe" \
+		"$BUILD/tests/agfile=bin/agfile" \
 		tests/lib.sh=aglib.sh tests/kernel/10-network.sh=network.sh \
 		tests/kernel/manifests=manifests policies=policies \
+		tests/kernel/50-files-lsm.sh=files-lsm.sh \
+		tests/kernel/files-manifests=files-manifests \
 		>"$out" 2>&1
 	rc=$?
 	grep -E '^(ok|not ok|skip) - |^#|error|^vm: ' "$out" || true

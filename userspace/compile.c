@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * compile.c: a manifest compiled into `policies` and `net_rules` contents.
+ * compile.c: a manifest compiled into `policies`, `net_rules` and `path_rules`
+ * contents.
  *
  * Network rules of one kind (allow or deny) become one trie entry per
  * distinct prefix; the entry's value is the union of the port ranges of every
@@ -9,7 +10,8 @@
  * prefixes containing it, and swept with a stack of the enclosing prefixes:
  * each entry is its own ranges merged with the accumulated value of its
  * nearest enclosing prefix. O(n log n) for the sort, O(n * depth) at most for
- * the sweep.
+ * the sweep. Files and exec paths are compiled the same way into `path_rules`
+ * (see compile_paths below).
  */
 #include "compile.h"
 #include "manifest.h"
@@ -338,6 +340,250 @@ out:
 	return err;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Paths                                                                     */
+
+/*
+ * Path rules of one kind (files or exec) become one trie entry per distinct
+ * pattern: a tree rule "dir/" is its bytes, an exact rule its bytes and a
+ * NUL. Sorted byte-wise, every pattern comes after each pattern that is a
+ * prefix of it, and everything between a pattern and a longer pattern it
+ * prefixes starts with it too; so the same stack sweep as for CIDRs gives
+ * each entry the union of every rule whose pattern is a prefix of it. Only
+ * tree patterns can be a prefix of another pattern (an exact one ends in the
+ * only NUL), so only they go on the stack.
+ *
+ * For files, every proper ancestor directory of a rule's path ("/a/" and
+ * "/a/b/" for "/a/b/c") also gets an exact entry ("/a/\0") marked
+ * AG_ACC_NESTED with one rule below it: the kernel refuses to rename such a
+ * directory, which would carry the rules below it elsewhere.
+ */
+struct pitem {
+	const char *bytes;	/* pattern; exact ones include their NUL */
+	__u16 len;
+	__u8 acc;		/* AG_ACC_* of the rule, AG_ACC_NESTED for a marker */
+	__u8 nested_kind;	/* markers: AG_RULE_FILES_* of the rule below */
+	__u16 rule;		/* index in its list (markers: of the rule below) */
+	const struct manifest_path *src;
+};
+
+static int pitem_cmp(const void *a, const void *b)
+{
+	const struct pitem *x = a, *y = b;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int r = memcmp(x->bytes, y->bytes, n);
+
+	if (r)
+		return r;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	if (x->acc != y->acc)
+		return x->acc < y->acc ? -1 : 1;
+	if (x->nested_kind != y->nested_kind)
+		return x->nested_kind < y->nested_kind ? -1 : 1;
+	return x->rule < y->rule ? -1 : x->rule > y->rule;
+}
+
+struct plist {
+	const struct manifest_path_list *l;
+	__u8 acc;
+	__u8 rule_kind;		/* AG_RULE_FILES_* or AG_RULE_EXEC_ALLOW */
+	const char *name;	/* for diagnostics: "files.read" */
+};
+
+/* Compile the lists of one kind, appending entries to out->paths. */
+static int compile_paths(const struct manifest *m, __u8 kind, const struct plist *lists,
+			 size_t nlists, struct compiled_policy *out, struct diag_list *dl)
+{
+	struct pitem *items = NULL;
+	char **markers = NULL;
+	size_t nitems = 0, cap = 0, nmarkers = 0, depth = 0;
+	struct ag_path_val *stack = NULL;
+	const struct pitem **stack_item = NULL;
+	struct compiled_path_entry *ents;
+	int err = 0;
+
+	for (size_t li = 0; li < nlists; li++)
+		cap += lists[li].l->n;
+	if (!cap)
+		return 0;
+	items = calloc(cap, sizeof(*items));
+	if (!items)
+		return -ENOMEM;
+
+	/* the rules themselves */
+	for (size_t li = 0; li < nlists; li++) {
+		for (size_t i = 0; i < lists[li].l->n; i++) {
+			const struct manifest_path *mp = &lists[li].l->v[i];
+			size_t len = strlen(mp->path);
+
+			if (len > AG_PATH_KEY_LEN - 2) {
+				diag_list__add(dl, m->file, mp->line, mp->col,
+					       "path in 'spec.%s[%zu]' is too long for kernel "
+					       "enforcement (%zu bytes, limit %d)", lists[li].name, i,
+					       len, AG_PATH_KEY_LEN - 2);
+				err = -EINVAL;
+				continue;
+			}
+			items[nitems++] = (struct pitem){
+				.bytes = mp->path,
+				.len = (__u16)(mp->tree ? len : len + 1),
+				.acc = lists[li].acc,
+				.rule = (__u16)i,
+				.src = mp,
+			};
+		}
+	}
+	if (err)
+		goto out;
+
+	/* ancestor markers of files rules: each directory "A/" strictly above
+	 * a rule, once. In byte order the rules below "A/" are one run, so the
+	 * first of them makes the marker, naming itself as the rule below. */
+	qsort(items, nitems, sizeof(*items), pitem_cmp);
+	if (kind == AG_PATH_FILES) {
+		size_t nrules = nitems;
+
+		for (size_t i = 0; i < nrules; i++) {
+			const struct pitem *it = &items[i], *prev = i ? &items[i - 1] : NULL;
+			size_t plen = strlen(it->bytes);
+
+			for (size_t j = 1; j + 1 < plen; j++) {
+				struct pitem *mk;
+				char *b, **nm;
+
+				if (it->bytes[j] != '/')
+					continue;
+				if (prev && strlen(prev->bytes) > j + 1 &&
+				    !memcmp(prev->bytes, it->bytes, j + 1))
+					continue;	/* made for an earlier rule below it */
+				if (nitems + 1 > COMPILE_MAX_PATH_ENTRIES) {
+					diag_list__add(dl, m->file, it->src->line, it->src->col,
+						       "too many path entries in the manifest (rules "
+						       "and the directories above them, limit %d)",
+						       COMPILE_MAX_PATH_ENTRIES);
+					err = -EINVAL;
+					goto out;
+				}
+				if (nitems == cap) {
+					struct pitem *v = realloc(items, cap * 2 * sizeof(*v));
+
+					if (!v) {
+						err = -ENOMEM;
+						goto out;
+					}
+					items = v;
+					it = &items[i];
+					prev = i ? &items[i - 1] : NULL;
+					cap *= 2;
+				}
+				if (nmarkers % 64 == 0) {
+					nm = realloc(markers, (nmarkers + 64) * sizeof(*nm));
+					if (!nm) {
+						err = -ENOMEM;
+						goto out;
+					}
+					markers = nm;
+				}
+				b = malloc(j + 2);
+				if (!b) {
+					err = -ENOMEM;
+					goto out;
+				}
+				memcpy(b, it->bytes, j + 1);
+				b[j + 1] = 0;
+				markers[nmarkers++] = b;
+				mk = &items[nitems++];
+				*mk = (struct pitem){
+					.bytes = b,
+					.len = (__u16)(j + 2),
+					.acc = AG_ACC_NESTED,
+					.rule = it->rule,
+					.src = it->src,
+				};
+				for (size_t li = 0; li < nlists; li++)
+					if (lists[li].acc == it->acc)
+						mk->nested_kind = lists[li].rule_kind;
+			}
+		}
+	}
+	qsort(items, nitems, sizeof(*items), pitem_cmp);
+
+	if (out->npaths + nitems > COMPILE_MAX_PATH_ENTRIES) {
+		diag_list__add(dl, m->file, items[0].src->line, items[0].src->col,
+			       "too many path entries in the manifest (%zu, limit %d)",
+			       out->npaths + nitems, COMPILE_MAX_PATH_ENTRIES);
+		err = -EINVAL;
+		goto out;
+	}
+	ents = realloc(out->paths, (out->npaths + nitems) * sizeof(*ents));
+	if (!ents) {
+		err = -ENOMEM;
+		goto out;
+	}
+	out->paths = ents;
+	stack = calloc(AG_PATH_KEY_LEN, sizeof(*stack));
+	stack_item = calloc(AG_PATH_KEY_LEN, sizeof(*stack_item));
+	if (!stack || !stack_item) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	for (size_t i = 0; i < nitems;) {
+		const struct pitem *g = &items[i];
+		struct compiled_path_entry *e;
+		__u8 seen = 0;
+		size_t j;
+
+		while (depth && !(stack_item[depth - 1]->len <= g->len &&
+				  !memcmp(stack_item[depth - 1]->bytes, g->bytes,
+					  stack_item[depth - 1]->len)))
+			depth--;
+		e = &out->paths[out->npaths++];
+		memset(e, 0, sizeof(*e));
+		e->kind = kind;
+		e->len = g->len;
+		memcpy(e->path, g->bytes, g->len);
+		if (depth)
+			e->val = stack[depth - 1];
+		for (j = i; j < nitems && items[j].len == g->len &&
+			    !memcmp(items[j].bytes, g->bytes, g->len); j++) {
+			const struct pitem *it = &items[j];
+
+			if (seen & it->acc)
+				continue;	/* a later duplicate: the first rule names it */
+			seen |= it->acc;
+			e->val.access |= it->acc;
+			switch (it->acc) {
+			case AG_ACC_READ: e->val.read_rule = it->rule; break;
+			case AG_ACC_WRITE: e->val.write_rule = it->rule; break;
+			case AG_ACC_DENY: e->val.deny_rule = it->rule; break;
+			case AG_ACC_EXEC: e->val.exec_rule = it->rule; break;
+			case AG_ACC_NESTED:
+				e->val.nested_kind = it->nested_kind;
+				e->val.nested_rule = it->rule;
+				break;
+			}
+		}
+		e->own = seen;
+		if (g->bytes[g->len - 1] != 0) {
+			/* a tree: what it and its ancestors grant holds below it */
+			stack[depth] = e->val;
+			stack_item[depth] = g;
+			depth++;
+		}
+		i = j;
+	}
+out:
+	for (size_t i = 0; i < nmarkers; i++)
+		free(markers[i]);
+	free(markers);
+	free(stack);
+	free(stack_item);
+	free(items);
+	return err;
+}
+
 int compile__policy(const struct manifest *m, struct compiled_policy *out,
 		    struct diag_list *dl)
 {
@@ -380,6 +626,29 @@ int compile__policy(const struct manifest *m, struct compiled_policy *out,
 	free(buf.r);
 	buf.r = NULL;
 
+	out->policy.files = (__u8)m->files.section;
+	out->policy.exec = (__u8)m->exec.section;
+	if (m->files.section != AG_SECTION_ABSENT) {
+		const struct plist fl[] = {
+			{ &m->files.read, AG_ACC_READ, AG_RULE_FILES_READ, "files.read" },
+			{ &m->files.write, AG_ACC_WRITE, AG_RULE_FILES_WRITE, "files.write" },
+			{ &m->files.deny, AG_ACC_DENY, AG_RULE_FILES_DENY, "files.deny" },
+		};
+
+		err = compile_paths(m, AG_PATH_FILES, fl, 3, out, dl);
+		if (err)
+			goto fail;
+	}
+	if (m->exec.section != AG_SECTION_ABSENT) {
+		const struct plist el[] = {
+			{ &m->exec.allow, AG_ACC_EXEC, AG_RULE_EXEC_ALLOW, "exec.allow" },
+		};
+
+		err = compile_paths(m, AG_PATH_EXEC, el, 1, out, dl);
+		if (err)
+			goto fail;
+	}
+
 	if (m->net.egress == AG_SECTION_ABSENT)
 		return 0;
 	for (size_t i = 0; i < m->net.nallow; i++)
@@ -411,6 +680,36 @@ void compiled_policy__free(struct compiled_policy *out)
 	free(out->net);
 	out->net = NULL;
 	out->nnet = 0;
+	free(out->paths);
+	out->paths = NULL;
+	out->npaths = 0;
+}
+
+void compile__path_key(const struct compiled_path_entry *e, __u32 policy,
+		       struct ag_path_key *key)
+{
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = AG_PATH_PREFIX(e->len);
+	key->policy_kind = htonl(AG_PATH_KEY(policy, e->kind));
+	memcpy(key->path, e->path, e->len);
+}
+
+int compile__deny_path(const struct compiled_path_entry *e, char *buf, bool *tree,
+		       __u16 *rule)
+{
+	size_t n = e->len;
+
+	if (e->kind != AG_PATH_FILES || !(e->own & AG_ACC_DENY) || !n)
+		return 0;
+	*tree = e->path[n - 1] != 0;
+	*rule = e->val.deny_rule;
+	if (!*tree)
+		n--;			/* the NUL */
+	else if (n > 1)
+		n--;			/* the final '/' of "dir/" */
+	memcpy(buf, e->path, n);
+	buf[n] = 0;
+	return 1;
 }
 
 void compile__net_key(const struct compiled_net_entry *e, __u32 policy,

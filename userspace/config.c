@@ -44,6 +44,9 @@ int config__defaults(struct ag_config *cfg)
 	cfg->max_sessions = AG_DEFAULT_MAX_SESSIONS;
 	cfg->max_net_rules = AG_DEFAULT_MAX_NET_RULES;
 	cfg->checkpoint_interval_ms = CONFIG_DEFAULT_CHECKPOINT_MS;
+	cfg->file_fallback = FILE_FALLBACK_LANDLOCK;
+	cfg->denial_events = DENIAL_EVENTS_SESSIONS;
+	cfg->denial_hook = DENIAL_HOOK_AUTO;
 	if (!cfg->manifests || !cfg->state_dir || !cfg->socket) {
 		config__free(cfg);
 		return -ENOMEM;
@@ -200,14 +203,58 @@ static void cbool(struct cctx *c, const struct ynode *n, const char *key, bool *
 	*out = n->str[0] == 't' || n->str[0] == 'T';
 }
 
+static const char *const file_fallback_names[] = { "landlock", "refuse", "observe" };
+static const char *const denial_events_names[] = { "sessions", "always", "off" };
+static const char *const denial_hook_names[] = { "auto", "syscalls", "sys_exit" };
+
+const char *config__file_fallback_name(enum file_fallback v)
+{
+	return (unsigned)v < 3 ? file_fallback_names[v] : "?";
+}
+
+const char *config__denial_events_name(enum denial_events v)
+{
+	return (unsigned)v < 3 ? denial_events_names[v] : "?";
+}
+
+const char *config__denial_hook_name(enum denial_hook v)
+{
+	return (unsigned)v < 3 ? denial_hook_names[v] : "?";
+}
+
+/* One of n names (a string); its index in *out. */
+static void cenum(struct cctx *c, const struct ynode *n, const char *key,
+		  const char *const *names, int nnames, int *out)
+{
+	char q[300], list[128] = "";
+
+	for (int i = 0; i < nnames; i++)
+		snprintf(list + strlen(list), sizeof(list) - strlen(list), "%s%s",
+			 i ? (i == nnames - 1 ? " or " : ", ") : "", names[i]);
+	if (n->type != YNODE_SCALAR || yscalar__type(n) != YSCALAR_STR) {
+		ctype(c, n, key, list);
+		return;
+	}
+	for (int i = 0; i < nnames; i++) {
+		if (strlen(names[i]) == n->len && !memcmp(names[i], n->str, n->len)) {
+			*out = i;
+			return;
+		}
+	}
+	cerr(c, n, "invalid value %s for '%s' (expected %s)", ymsg__quote(q, n->str, n->len),
+	     key, list);
+}
+
 enum ckey {
 	K_MANIFESTS, K_STATE_DIR, K_SOCKET, K_CGROUP_ROOT, K_LOG_FILE_OPENS,
-	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_COUNT,
+	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_FILE_FALLBACK,
+	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_COUNT,
 };
 
 static const char *const ckeys[K_COUNT] = {
 	"manifests", "stateDir", "socket", "cgroupRoot", "logAllowedFileOpens",
 	"ringBufferBytes", "maxSessions", "maxNetRules", "checkpointIntervalMs",
+	"fileFallback", "fallbackDenialEvents", "fallbackDenialHook",
 };
 
 int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
@@ -284,10 +331,32 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 			if (cuint(&c, v, ckeys[key], CONFIG_CHECKPOINT_MIN, CONFIG_CHECKPOINT_MAX, &u))
 				n.checkpoint_interval_ms = (__u32)u;
 			break;
+		case K_FILE_FALLBACK: {
+			int e = n.file_fallback;
+
+			cenum(&c, v, ckeys[key], file_fallback_names, 3, &e);
+			n.file_fallback = e;
+			break;
+		}
+		case K_DENIAL_EVENTS: {
+			int e = n.denial_events;
+
+			cenum(&c, v, ckeys[key], denial_events_names, 3, &e);
+			n.denial_events = e;
+			break;
+		}
+		case K_DENIAL_HOOK: {
+			int e = n.denial_hook;
+
+			cenum(&c, v, ckeys[key], denial_hook_names, 3, &e);
+			n.denial_hook = e;
+			break;
+		}
 		default:
 			cerr(&c, k, "unknown key %s at the top level (expected one of: manifests, "
 			     "stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
-			     "maxSessions, maxNetRules, checkpointIntervalMs)",
+			     "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, "
+			     "fallbackDenialEvents, fallbackDenialHook)",
 			     ymsg__quote(q, k->str, k->len));
 			break;
 		}

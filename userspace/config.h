@@ -28,6 +28,29 @@
 #define CONFIG_CHECKPOINT_MIN	10
 #define CONFIG_CHECKPOINT_MAX	1000
 
+/* fileFallback: what a session gets for its files and exec sections when BPF
+ * LSM does not enforce them (docs/fallback.md). */
+enum file_fallback {
+	FILE_FALLBACK_LANDLOCK = 0,	/* Landlock, applied by `agentguard run` (default) */
+	FILE_FALLBACK_REFUSE,		/* refuse such sessions */
+	FILE_FALLBACK_OBSERVE,		/* no enforcement; would-be denials logged as audit */
+};
+
+/* fallbackDenialEvents: when the programs reporting Landlock denials are
+ * attached (each attached syscall tracepoint slows every syscall on the host). */
+enum denial_events {
+	DENIAL_EVENTS_SESSIONS = 0,	/* while a session needs them (default) */
+	DENIAL_EVENTS_ALWAYS,		/* from daemon start */
+	DENIAL_EVENTS_OFF,		/* never: denials enforced, not logged */
+};
+
+/* fallbackDenialHook: how the exits of file syscalls are seen. */
+enum denial_hook {
+	DENIAL_HOOK_AUTO = 0,		/* syscalls, else sys_exit */
+	DENIAL_HOOK_SYSCALLS,		/* tracepoint syscalls:sys_exit_<call>, per file syscall */
+	DENIAL_HOOK_SYS_EXIT,		/* tp_btf/sys_exit, every syscall runs the program */
+};
+
 /* Every string is owned by the struct (free with config__free); cgroup_root
  * NULL or "" means "<cgroup2 mount>/agentguard". */
 struct ag_config {
@@ -40,7 +63,16 @@ struct ag_config {
 	__u32 max_sessions;		/* maxSessions: 1..CONFIG_MAX_SESSIONS_MAX */
 	__u32 max_net_rules;		/* maxNetRules: 1..CONFIG_MAX_NET_RULES_MAX */
 	__u32 checkpoint_interval_ms;	/* checkpointIntervalMs: 10..1000 */
+	enum file_fallback file_fallback;	/* fileFallback */
+	enum denial_events denial_events;	/* fallbackDenialEvents */
+	enum denial_hook denial_hook;		/* fallbackDenialHook */
 };
+
+/* config__file_fallback_name, __denial_events_name, __denial_hook_name: the
+ * config spelling of a value ("landlock", "sessions", "syscalls", ...). */
+const char *config__file_fallback_name(enum file_fallback v);
+const char *config__denial_events_name(enum denial_events v);
+const char *config__denial_hook_name(enum denial_hook v);
 
 /* config__defaults: fill cfg (uninitialised or freed) with the built-in
  * defaults. Returns 0, or -ENOMEM (cfg then holds NULL strings; it can still

@@ -47,7 +47,9 @@
 #include "diag.h"
 #include "enforcer.h"
 #include "event.h"
+#include "fallback.h"
 #include "jsonw.h"
+#include "landlock.h"
 #include "log.h"
 #include "manifest.h"
 #include "probe.h"
@@ -92,6 +94,10 @@ struct session {
 	int depth;			/* 1 for a root session */
 	char **lineage;			/* depth ids, root first; [depth-1] == id */
 	int wd;				/* inotify watch on cgroup.events */
+	/* files and exec without BPF LSM (docs/fallback.md) */
+	struct ll_plan *ll;		/* the Landlock plan of this level, or NULL */
+	bool observed;			/* this level is watched, not enforced (audit) */
+	__u32 fb_flags;			/* registered with the fallback programs */
 	struct session *hnext;		/* hash chain by cgid */
 	struct session *next, *prev;	/* list of all */
 };
@@ -111,6 +117,7 @@ struct client {
 	uid_t uid;
 	gid_t gid;
 	int pidfd;
+	int send_fd;			/* passed with the next response, then closed */
 	char *buf;
 	size_t len;
 	__u64 deadline_ms;
@@ -135,6 +142,9 @@ struct daemon {
 	int nprocs;
 
 	struct enforcer *enf;
+	struct fallback *fb;		/* NULL when BPF LSM is active or it failed */
+	char fb_error[256];		/* why fb is NULL */
+	int ll_abi;			/* Landlock ABI, 0 none */
 	struct probe_report probe;	/* what enforces what here, for status and the log */
 	struct ag_log *log;
 	struct jsonw jw;
@@ -318,6 +328,9 @@ static void session_free(struct session *s)
 	free(s->lineage);
 	free(s->path);
 	free(s->agent_name);
+	if (s->ll)
+		landlock__plan_free(s->ll);
+	free(s->ll);
 	free(s);
 }
 
@@ -358,6 +371,8 @@ static void session_end(struct daemon *d, struct session *s, const char *reason,
 		cgroup__kill(s->path);
 	drain_events(d);
 	enforcer__del_session(d->enf, s->cgid);
+	if (s->fb_flags)
+		fallback__session_del(d->fb, s->cgid);
 	if (s->wd >= 0)
 		inotify_rm_watch(d->infd, s->wd);
 	{
@@ -933,11 +948,125 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Files and exec without BPF LSM: events of bpf/fallback.bpf.c              */
+
+struct fallback_extra {
+	const char *op;
+	const char *enforcement;	/* "landlock" or "observe" */
+	const char *reason;		/* "" none */
+};
+
+static void extra_fallback(struct jsonw *w, const void *ctx)
+{
+	const struct fallback_extra *x = ctx;
+
+	if (x->op)
+		jsonw__key_string(w, "op", x->op);
+	jsonw__key_string(w, "enforcement", x->enforcement);
+	if (x->reason && x->reason[0])
+		jsonw__key_string(w, "reason", x->reason);
+}
+
+/* A record of the fallback programs: rebuild its paths, find the manifest
+ * rule of the chain that decided, log it (or nothing, when no rule did:
+ * file modes or another LSM refused). */
+static void handle_fallback_event(struct daemon *d, const void *data, size_t size)
+{
+	static struct fb_event ev;
+	static char paths[2][PATH_MAX], interp[PATH_MAX];
+	static struct fb_verdict v;
+	const struct ag_event_hdr *h = data;
+	struct fb_level lv[AG_MAX_DEPTH];
+	const struct session *chain[AG_MAX_DEPTH];
+	char comm[AG_COMM_LEN + 1], eid[512];
+	struct fallback_extra x = {};
+	struct session *s;
+	struct proc_info *p;
+	struct ev e = {};
+	int n = 0;
+
+	if (fallback__decode(data, size, &ev))
+		return;
+	s = session_by_cgid(d, h->session_cgid);
+	if (!s)
+		return;
+	for (const struct session *q = s; q && n < AG_MAX_DEPTH; q = q->parent)
+		chain[n++] = q;
+	for (int i = 0; i < n; i++) {
+		const struct session *q = chain[n - 1 - i];
+
+		lv[i].m = q->agent ? q->agent->m : NULL;
+		lv[i].plan = q->ll;
+		lv[i].agent = q->agent_name;
+		lv[i].observed = q->observed;
+	}
+	paths[1][0] = 0;
+	for (int i = 0; i < ev.npaths; i++)
+		fallback__resolve(&ev, i, paths[i], sizeof(paths[i]));
+	interp[0] = 0;
+	if (ev.raw->op == AG_FB_OP_EXEC && h->decision == AG_DENY && paths[0][0] &&
+	    fallback__script_interp(paths[0], interp, sizeof(interp)))
+		interp[0] = 0;
+	fallback__judge(lv, n, &ev, paths, interp, d->cfg.log_allowed_file_opens, &v);
+	if (v.drop)
+		return;
+
+	set_session_fields(&e, s);
+	if (lv[v.level].m)
+		e.mode = lv[v.level].m->mode == AG_MODE_AUDIT ? "audit" : "enforce";
+	e.time_ns = h->ktime + d->boot_to_real_ns;
+	e.decision = decision_name(v.decision);
+	e.has_process = true;
+	e.pid = h->pid;
+	e.ppid = h->ppid;
+	e.uid = h->uid;
+	memcpy(comm, h->comm, AG_COMM_LEN);
+	comm[AG_COMM_LEN] = 0;
+	e.comm = comm;
+	if (h->exec_ktime) {
+		exec_id(d, h->exec_ktime, h->pid, eid, sizeof(eid));
+		e.exec_id = eid;
+	}
+	p = proc_get(d, h->pid);
+	if (p && p->exec_ktime == h->exec_ktime)
+		e.exe = p->exe;
+	{
+		/* a directory's path ends in '/' (docs/events.md) */
+		struct stat sb;
+		size_t tl = strlen(v.target);
+
+		if (tl > 1 && tl + 1 < sizeof(v.target) && v.target[tl - 1] != '/' &&
+		    stat(v.target, &sb) == 0 && S_ISDIR(sb.st_mode))
+			strcpy(v.target + tl, "/");
+	}
+	e.path = v.target;
+	e.rule = v.rule[0] ? v.rule : NULL;
+	if (ev.raw->op == AG_FB_OP_EXEC) {
+		e.type = "process.exec";
+		e.target = EV_TARGET_EXEC;
+	} else {
+		e.type = "file.open";
+		e.target = EV_TARGET_FILE;
+		e.access = v.write ? "write" : "read";
+		x.op = fallback__op_name(ev.raw->op);
+	}
+	x.enforcement = lv[v.level].plan ? "landlock" : "observe";
+	x.reason = v.reason;
+	e.extra = extra_fallback;
+	e.extra_ctx = &x;
+	emit(d, &e);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct daemon *d = ctx;
 
-	handle_event(d, data, size);
+	if (size >= sizeof(struct ag_event_hdr) &&
+	    ((const struct ag_event_hdr *)data)->type == AG_EV_FALLBACK)
+		handle_fallback_event(d, data, size);
+	else
+		handle_event(d, data, size);
 	/* Yield to the loop now and then, so commits and clients never wait
 	 * behind an event storm. libbpf has consumed this record already; the
 	 * rest stay queued for the next drain. */
@@ -1143,8 +1272,272 @@ static json_t *refuse(struct daemon *d, const struct client *c, const char *agen
 	return error_resp("cannot start a session of '%s': %s", agent, why);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Files and exec without BPF LSM: session start (docs/fallback.md)          */
+
+struct files_start {
+	const char *posture;	/* "bpf-lsm", "landlock", "inherited", "observe", "none" */
+	const char *why;	/* for observe */
+	struct ll_plan *plan;	/* this level's, owned until registered */
+	int rfd;		/* its Landlock ruleset, passed to the caller */
+	size_t skipped;		/* plan paths gone before the ruleset was built */
+	bool observed;
+	__u32 fb_flags;
+	char note[320];		/* e.g. why denials are not logged */
+};
+
+static void files_start_free(struct files_start *fs)
+{
+	if (fs->plan) {
+		landlock__plan_free(fs->plan);
+		free(fs->plan);
+		fs->plan = NULL;
+	}
+	if (fs->rfd >= 0)
+		close(fs->rfd);
+	fs->rfd = -1;
+}
+
+/* `agentguard run` applies the Landlock ruleset: only a caller that runs
+ * this very binary, untraced and without a preloaded library, can be relied
+ * on to. */
+static bool caller_is_agentguard(const struct client *c, char *why, size_t len)
+{
+	char path[64], exe[PATH_MAX], buf[8192];
+	struct stat me, them;
+	ssize_t n;
+	int fd;
+
+	if (stat("/proc/self/exe", &me) < 0) {
+		snprintf(why, len, "cannot stat the daemon's own executable: %s", strerror(errno));
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)c->pid);
+	read_proc_str(c->pid, "exe", exe, sizeof(exe));
+	if (stat(path, &them) < 0 || them.st_dev != me.st_dev || them.st_ino != me.st_ino) {
+		snprintf(why, len, "its files and exec rules are enforced with Landlock, which "
+			 "'agentguard run' applies, and the caller's executable '%.200s' is not this "
+			 "agentguard binary", exe[0] ? exe : "?");
+		return false;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)c->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
+	if (fd >= 0)
+		close(fd);
+	if (n > 0) {
+		char *t;
+
+		buf[n] = 0;
+		t = strstr(buf, "\nTracerPid:");
+		if (t && atoi(t + 11) != 0) {
+			snprintf(why, len, "the caller is traced by pid %d: it could skip the Landlock "
+				 "restriction", atoi(t + 11));
+			return false;
+		}
+	}
+	snprintf(path, sizeof(path), "/proc/%d/environ", (int)c->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		char env[65536];
+		size_t got = 0;
+
+		while (got < sizeof(env) - 1 && (n = read(fd, env + got, sizeof(env) - 1 - got)) > 0)
+			got += n;
+		close(fd);
+		env[got] = 0;
+		for (size_t i = 0; i < got; i += strlen(env + i) + 1) {
+			if ((!strncmp(env + i, "LD_PRELOAD=", 11) && env[i + 11]) ||
+			    (!strncmp(env + i, "LD_AUDIT=", 9) && env[i + 9])) {
+				snprintf(why, len, "the caller runs with %.*s set: it could skip the "
+					 "Landlock restriction", (int)strcspn(env + i, "="), env + i);
+				return false;
+			}
+		}
+	}
+	if (!pidfd_alive(c->pidfd)) {
+		snprintf(why, len, "the caller exited");
+		return false;
+	}
+	return true;
+}
+
+/* How the new session's files and exec are enforced where BPF LSM is not:
+ * fills fs, or returns the refusal to send. */
+static json_t *files_prepare(struct daemon *d, const struct client *c, const struct agent *a,
+			     struct session *parent, struct files_start *fs)
+{
+	const struct manifest *m = a->m;
+	bool own = m->files.section != AG_SECTION_ABSENT || m->exec.section == AG_SECTION_DENY;
+	bool chain_ll = false, chain_obs = false;
+	char why[PATH_MAX + 256];
+
+	memset(fs, 0, sizeof(*fs));
+	fs->rfd = -1;
+	fs->posture = own ? "bpf-lsm" : "none";
+	if (enforcer__lsm_active(d->enf))
+		return NULL;
+	for (const struct session *p = parent; p; p = p->parent) {
+		chain_ll |= p->ll != NULL || (p->fb_flags & AG_FB_S_EACCES);
+		chain_obs |= p->observed;
+	}
+	if (own && m->mode == AG_MODE_AUDIT) {
+		fs->posture = "observe";
+		fs->why = "audit mode: Landlock cannot audit, so nothing is restricted and would-be "
+			  "denials are logged";
+		fs->observed = true;
+	} else if (own && d->cfg.file_fallback == FILE_FALLBACK_REFUSE) {
+		return refuse(d, c, a->name, parent, "its files and exec rules cannot be enforced "
+			      "here: BPF LSM is not active and fileFallback is 'refuse'");
+	} else if (own && d->cfg.file_fallback == FILE_FALLBACK_OBSERVE) {
+		fs->posture = "observe";
+		fs->why = "fileFallback: observe: files and exec are NOT enforced, would-be denials "
+			  "are logged as audit";
+		fs->observed = true;
+	} else if (own) {
+		fs->plan = calloc(1, sizeof(*fs->plan));
+		if (!fs->plan)
+			return error_resp("out of memory");
+		if (landlock__plan(m, d->ll_abi, fs->plan, why, sizeof(why))) {
+			char msg[PATH_MAX + 300];
+
+			free(fs->plan);
+			fs->plan = NULL;
+			snprintf(msg, sizeof(msg), "its files and exec rules cannot be enforced with "
+				 "Landlock: %.3000s", why);
+			return refuse(d, c, a->name, parent, msg);
+		}
+		if (fs->plan->ninterps && !d->fb) {
+			char msg[600];
+
+			snprintf(msg, sizeof(msg), "the ELF interpreter '%.200s' its exec rules need "
+				 "cannot be guarded: %s", fs->plan->interps[0].path, d->fb_error);
+			files_start_free(fs);
+			return refuse(d, c, a->name, parent, msg);
+		}
+		if (!caller_is_agentguard(c, why, sizeof(why))) {
+			files_start_free(fs);
+			return refuse(d, c, a->name, parent, why);
+		}
+		fs->rfd = landlock__ruleset(fs->plan, &fs->skipped, why, sizeof(why));
+		if (fs->rfd < 0) {
+			char msg[PATH_MAX + 300];
+
+			fs->rfd = -1;
+			files_start_free(fs);
+			snprintf(msg, sizeof(msg), "cannot build its Landlock ruleset: %s", why);
+			return refuse(d, c, a->name, parent, msg);
+		}
+		fs->posture = "landlock";
+	} else if (chain_ll) {
+		fs->posture = "inherited";
+	} else if (chain_obs) {
+		fs->posture = "observe";
+		fs->why = "an ancestor is observed";
+	}
+	fs->fb_flags = (fs->plan || chain_ll ? AG_FB_S_EACCES : 0) |
+		       (fs->observed || chain_obs ? AG_FB_S_OBSERVE : 0);
+	return NULL;
+}
+
+/* Hand fs's plan to s and watch s with the fallback programs. 0, or -errno
+ * with a message when the session must not start (the exec guard it needs
+ * cannot be attached). */
+static int files_register(struct daemon *d, struct session *s, struct files_start *fs,
+			  char *err, size_t len)
+{
+	struct fallback_interp in[AG_MAX_DEPTH * LL_MAX_INTERPS];
+	size_t nin = 0;
+	int e;
+
+	s->ll = fs->plan;
+	fs->plan = NULL;
+	s->observed = fs->observed;
+	if (!fs->fb_flags)
+		return 0;
+	for (const struct session *p = s; p; p = p->parent)
+		for (size_t i = 0; p->ll && i < p->ll->ninterps; i++) {
+			in[nin].kdev = p->ll->interps[i].kdev;
+			in[nin].ino = p->ll->interps[i].ino;
+			in[nin].exec_idx = p->ll->interps[i].exec_idx;
+			nin++;
+		}
+	if (!d->fb) {
+		if (nin) {
+			snprintf(err, len, "the exec guard is not available: %.200s", d->fb_error);
+			return -EOPNOTSUPP;
+		}
+		snprintf(fs->note, sizeof(fs->note), "denials of this session are not logged: %s",
+			 d->fb_error);
+		return 0;
+	}
+	e = fallback__session_add(d->fb, s->cgid, fs->fb_flags, in, nin, err, len);
+	if (e) {
+		if (nin)
+			return e;
+		snprintf(fs->note, sizeof(fs->note), "denials of this session are not logged: %s",
+			 err);
+		return 0;
+	}
+	s->fb_flags = fs->fb_flags;
+	if (d->cfg.denial_events == DENIAL_EVENTS_OFF)
+		snprintf(fs->note, sizeof(fs->note), "denials of this session are not logged "
+			 "(fallbackDenialEvents: off)");
+	return 0;
+}
+
+struct files_extra {
+	const struct files_start *fs;
+	const struct session *s;
+	int abi;
+};
+
+/* session.start: what enforces the session's files and exec, and how the
+ * Landlock plan differs from the manifest. */
+static void extra_files(struct jsonw *w, const void *ctx)
+{
+	const struct files_extra *x = ctx;
+	const struct ll_plan *p = x->s->ll;
+	char acc[512];
+
+	jsonw__key_object(w, "files");
+	jsonw__key_string(w, "enforcement", x->fs->posture);
+	if (x->fs->why)
+		jsonw__key_string(w, "reason", x->fs->why);
+	if (p) {
+		jsonw__key_object(w, "landlock");
+		jsonw__key_int(w, "abi", x->abi);
+		jsonw__key_string(w, "handled", landlock__access_str(p->handled, acc, sizeof(acc)));
+		jsonw__key_uint(w, "rules", p->nrules);
+		jsonw__key_uint(w, "carved", p->ncarves);
+		jsonw__key_uint(w, "entries_read", p->entries_read);
+		if (x->fs->skipped)
+			jsonw__key_uint(w, "skipped", x->fs->skipped);
+		if (p->ninterps) {
+			jsonw__key_array(w, "guarded_interpreters");
+			for (size_t i = 0; i < p->ninterps; i++)
+				jsonw__string(w, p->interps[i].path);
+			jsonw__array_end(w);
+		}
+		jsonw__key_bool(w, "weaker", p->weaker);
+		jsonw__object_end(w);
+		if (p->nnotes) {
+			jsonw__key_array(w, "notes");
+			for (size_t i = 0; i < p->nnotes; i++)
+				jsonw__string(w, p->notes[i]);
+			jsonw__array_end(w);
+			if (p->notes_dropped)
+				jsonw__key_uint(w, "notes_dropped", p->notes_dropped);
+		}
+	}
+	if (x->fs->note[0])
+		jsonw__key_string(w, "note", x->fs->note);
+	jsonw__object_end(w);
+}
+
 static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *req)
 {
+	struct files_start fs;
 	const char *name = json_string_value(json_object_get(req, "agent"));
 	struct session *parent, *s = NULL;
 	struct ag_session chain;
@@ -1198,10 +1591,18 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	}
 	if (d->nsessions >= (int)d->cfg.max_sessions)
 		return refuse(d, c, name, parent, "too many live sessions");
+	{
+		json_t *r = files_prepare(d, c, a, parent, &fs);
+
+		if (r)
+			return r;
+	}
 
 	s = calloc(1, sizeof(*s));
-	if (!s)
+	if (!s) {
+		files_start_free(&fs);
 		return error_resp("out of memory");
+	}
 	s->wd = -1;
 	new_session_id(s->id);
 	s->agent = a;
@@ -1215,6 +1616,7 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	    asprintf(&s->path, "%s/%s/%s", parent ? parent->path : d->root, name, s->id) < 0) {
 		s->path = NULL;
 		session_free(s);
+		files_start_free(&fs);
 		return error_resp("out of memory");
 	}
 	for (int i = 0; i < s->depth - 1; i++)
@@ -1226,6 +1628,7 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 		json_t *r = error_resp("cannot create cgroup '%s': %s", s->path, strerror(-err));
 
 		session_free(s);
+		files_start_free(&fs);
 		return r;
 	}
 	err = cgroup__id(s->path, &s->cgid) ?: session_chain(parent, a, &chain) ?:
@@ -1235,6 +1638,7 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 
 		rmdir(s->path);
 		session_free(s);
+		files_start_free(&fs);
 		return r;
 	}
 	/* Register before the move: the first action of the caller in its new
@@ -1247,6 +1651,14 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	d->sessions = s;
 	d->nsessions++;
 	a->nsessions++;
+	err = files_register(d, s, &fs, why, sizeof(why));
+	if (err) {
+		json_t *r = error_resp("cannot start a session of '%s': %s", name, why);
+
+		session_end(d, s, "start failed", true);
+		files_start_free(&fs);
+		return r;
+	}
 
 	read_proc_str(c->pid, "comm", comm, sizeof(comm));
 	read_proc_str(c->pid, "exe", exe, sizeof(exe));
@@ -1258,6 +1670,7 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 				       strerror(-err));
 
 		session_end(d, s, "start failed", true);
+		files_start_free(&fs);
 		return r;
 	}
 	{
@@ -1268,6 +1681,7 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	}
 	{
 		struct ev e = { .type = "session.start", .decision = "allow" };
+		struct files_extra fx = { .fs = &fs, .s = s, .abi = d->ll_abi };
 
 		set_session_fields(&e, s);
 		e.has_process = true;
@@ -1275,6 +1689,8 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 		e.uid = c->uid;
 		e.comm = comm;
 		e.exe = exe[0] ? exe : NULL;
+		e.extra = extra_files;
+		e.extra_ctx = &fx;
 		emit(d, &e);
 	}
 	/* The caller may have died after the move and before the watch: then
@@ -1282,14 +1698,30 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	if (s->wd < 0 || cgroup__populated(s->path) == 0) {
 		session_end(d, s, s->wd < 0 ? "cannot watch the session cgroup" : "cgroup empty",
 			    true);
+		files_start_free(&fs);
 		return error_resp("the session ended before it started");
 	}
 	lin = json_array();
 	for (int i = 0; i < s->depth; i++)
 		json_array_append_new(lin, json_string(s->lineage[i]));
-	return json_pack("{s:b, s:s, s:s, s:s, s:I, s:o}", "ok", 1, "session", s->id,
-			 "agent", name, "cgroup", s->path, "cgroup_id", (json_int_t)s->cgid,
-			 "lineage", lin);
+	{
+		json_t *r = json_pack("{s:b, s:s, s:s, s:s, s:I, s:o, s:s}", "ok", 1,
+				      "session", s->id, "agent", name, "cgroup", s->path,
+				      "cgroup_id", (json_int_t)s->cgid, "lineage", lin,
+				      "files", fs.posture);
+
+		if (r && fs.rfd >= 0) {
+			char acc[512];
+
+			json_object_set_new(r, "landlock", json_pack("{s:i, s:I, s:s}",
+				"abi", d->ll_abi, "rules", (json_int_t)s->ll->nrules,
+				"handled", landlock__access_str(s->ll->handled, acc, sizeof(acc))));
+			c->send_fd = fs.rfd;	/* sent with the response, then closed */
+			fs.rfd = -1;
+		}
+		files_start_free(&fs);
+		return r;
+	}
 }
 
 static json_t *handle_status(struct daemon *d)
@@ -1331,6 +1763,8 @@ static void client_close(struct daemon *d, int i)
 	close(c->fd);
 	if (c->pidfd >= 0)
 		close(c->pidfd);
+	if (c->send_fd >= 0)
+		close(c->send_fd);
 	free(c->buf);
 	d->nclients--;
 	if (i != d->nclients) {
@@ -1348,7 +1782,26 @@ static bool client_send(struct client *c, json_t *resp)
 	bool ok = false;
 
 	json_decref(resp);
-	if (s) {
+	if (s && c->send_fd >= 0) {
+		/* the descriptor travels with the first byte (proto.h) */
+		union {
+			char b[CMSG_SPACE(sizeof(int))];
+			struct cmsghdr align;
+		} cbuf = {};
+		struct iovec iov = { .iov_base = s, .iov_len = strlen(s) };
+		struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+				     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+		cm->cmsg_level = SOL_SOCKET;
+		cm->cmsg_type = SCM_RIGHTS;
+		cm->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cm), &c->send_fd, sizeof(int));
+		ok = sendmsg(c->fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)iov.iov_len &&
+		     send(c->fd, "\n", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1;
+		close(c->send_fd);
+		c->send_fd = -1;
+	} else if (s) {
 		size_t n = strlen(s);
 
 		s[n] = 0;
@@ -1456,6 +1909,7 @@ static void accept_clients(struct daemon *d)
 			if (getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD, &pfd, &pl) < 0)
 				pfd = syscall(SYS_pidfd_open, cr.pid, 0);
 			c->pidfd = pfd;
+			c->send_fd = -1;
 		}
 		if (!c->buf) {
 			close(fd);
@@ -1746,11 +2200,29 @@ int cmd_daemon(int argc, char **argv)
 			goto out;
 		}
 	}
+	/* Files and exec where BPF LSM is not active: Landlock enforces, the
+	 * fallback programs report (docs/fallback.md). */
+	d->ll_abi = landlock__abi();
+	if (!enforcer__lsm_active(d->enf)) {
+		struct fallback_opts fo = {
+			.root_path = d->root, .cgroup_mount = d->cg_mount,
+			.events_fd = enforcer__map_fd(d->enf, "events"),
+			.stats_fd = enforcer__map_fd(d->enf, "stats"),
+			.procs_fd = enforcer__map_fd(d->enf, "procs"),
+			.ringbuf_bytes = d->cfg.ringbuf_bytes,
+			.max_sessions = d->cfg.max_sessions,
+			.mode = d->cfg.denial_events, .hook = d->cfg.denial_hook,
+		};
+
+		d->fb = fallback__open(&fo, d->fb_error, sizeof(d->fb_error));
+		if (!d->fb)
+			errmsg("warning: Landlock denials will not be logged: %s", d->fb_error);
+	}
 	{
 		struct start_info si = { .d = d, .li = &li };
 		struct ev e = { .type = "daemon.start" };
 
-		probe__collect(&d->probe, d->enf, NULL);
+		probe__collect(&d->probe, d->enf, config__file_fallback_name(d->cfg.file_fallback));
 
 		e.extra = extra_start;
 		e.extra_ctx = &si;
@@ -1832,6 +2304,7 @@ int cmd_daemon(int argc, char **argv)
 
 				(void)!read(d->tfd, &exp, sizeof(exp));
 				drain_events(d);
+				fallback__tick(d->fb);
 			} else if (tag == TAG_RINGBUF) {
 				drain_events(d);
 			} else if (tag == TAG_INOTIFY) {
@@ -1895,6 +2368,7 @@ out:
 	}
 	while (d->nclients)
 		client_close(d, 0);
+	fallback__destroy(d->fb);
 	enforcer__destroy(d->enf);
 	if (d->log)
 		log__close(d->log);

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -12,7 +15,9 @@
 #include "agentguard.skel.h"
 #include "cgroup.h"
 
-#define NHOOKS 9
+#define NHOOKS_BASE	9	/* socket and tracepoint programs: always attached */
+#define NHOOKS_LSM	11	/* BPF LSM programs: where BPF LSM is active */
+#define NHOOKS		(NHOOKS_BASE + NHOOKS_LSM)
 
 struct enforcer {
 	struct agentguard_bpf *skel;
@@ -21,28 +26,79 @@ struct enforcer {
 	struct enforcer_hook hooks[NHOOKS];
 	int root_fd;
 	int ncpus;
+	bool lsm_active;
+	const char *lsm_status;
 };
 
-static int attach_all(struct enforcer *e)
+struct hook_def {
+	struct bpf_program *prog;
+	const char *name;
+	bool cgroup;
+};
+
+static void hook_table(const struct agentguard_bpf *skel, struct hook_def t[NHOOKS])
 {
-	struct {
-		struct bpf_program *prog;
-		const char *name;
-		bool cgroup;
-	} t[NHOOKS] = {
-		{ e->skel->progs.ag_connect4, "cgroup/connect4", true },
-		{ e->skel->progs.ag_connect6, "cgroup/connect6", true },
-		{ e->skel->progs.ag_sendmsg4, "cgroup/sendmsg4", true },
-		{ e->skel->progs.ag_sendmsg6, "cgroup/sendmsg6", true },
-		{ e->skel->progs.ag_bind4, "cgroup/bind4", true },
-		{ e->skel->progs.ag_bind6, "cgroup/bind6", true },
-		{ e->skel->progs.ag_fork, "tp_btf/sched_process_fork", false },
-		{ e->skel->progs.ag_exec, "tp_btf/sched_process_exec", false },
-		{ e->skel->progs.ag_exit, "tp_btf/sched_process_exit", false },
+	const struct hook_def d[NHOOKS] = {
+		{ skel->progs.ag_connect4, "cgroup/connect4", true },
+		{ skel->progs.ag_connect6, "cgroup/connect6", true },
+		{ skel->progs.ag_sendmsg4, "cgroup/sendmsg4", true },
+		{ skel->progs.ag_sendmsg6, "cgroup/sendmsg6", true },
+		{ skel->progs.ag_bind4, "cgroup/bind4", true },
+		{ skel->progs.ag_bind6, "cgroup/bind6", true },
+		{ skel->progs.ag_fork, "tp_btf/sched_process_fork", false },
+		{ skel->progs.ag_exec, "tp_btf/sched_process_exec", false },
+		{ skel->progs.ag_exit, "tp_btf/sched_process_exit", false },
+		/* NHOOKS_LSM from here */
+		{ skel->progs.ag_file_open, "lsm/file_open", false },
+		{ skel->progs.ag_bprm_check, "lsm/bprm_check_security", false },
+		{ skel->progs.ag_path_mknod, "lsm/path_mknod", false },
+		{ skel->progs.ag_path_mkdir, "lsm/path_mkdir", false },
+		{ skel->progs.ag_path_rmdir, "lsm/path_rmdir", false },
+		{ skel->progs.ag_path_unlink, "lsm/path_unlink", false },
+		{ skel->progs.ag_path_symlink, "lsm/path_symlink", false },
+		{ skel->progs.ag_path_truncate, "lsm/path_truncate", false },
+		{ skel->progs.ag_path_chmod, "lsm/path_chmod", false },
+		{ skel->progs.ag_path_link, "lsm/path_link", false },
+		{ skel->progs.ag_path_rename, "lsm/path_rename", false },
 	};
 
+	memcpy(t, d, sizeof(d));
+}
+
+static void detach_lsm(struct enforcer *e)
+{
+	for (int i = NHOOKS_BASE; i < NHOOKS; i++) {
+		bpf_link__destroy(e->links[i]);
+		e->links[i] = NULL;
+		e->hooks[i].attached = false;
+	}
+	e->lsm_active = false;
+}
+
+/* Does lsm/file_open run? Attaching to a BPF LSM hook succeeds even where
+ * BPF LSM is built in but not enabled; then nothing is ever called. */
+static bool lsm_runs(struct enforcer *e)
+{
+	int fd;
+
+	e->skel->bss->ag_lsm_probe_seen = 0;
+	e->skel->bss->ag_lsm_probe_tgid = (__u32)getpid();
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0)
+		close(fd);
+	e->skel->bss->ag_lsm_probe_tgid = 0;
+	return e->skel->bss->ag_lsm_probe_seen != 0;
+}
+
+static int attach_all(struct enforcer *e, bool lsm)
+{
+	struct hook_def t[NHOOKS];
+
+	hook_table(e->skel, t);
 	for (int i = 0; i < NHOOKS; i++) {
 		e->hooks[i].name = t[i].name;
+		if (i >= NHOOKS_BASE && !lsm)
+			continue;
 		e->links[i] = t[i].cgroup ?
 			bpf_program__attach_cgroup(t[i].prog, e->root_fd) :
 			bpf_program__attach(t[i].prog);
@@ -50,18 +106,90 @@ static int attach_all(struct enforcer *e)
 			int err = -errno;
 
 			e->links[i] = NULL;
-			return err;
+			if (i < NHOOKS_BASE)
+				return err;
+			detach_lsm(e);
+			e->lsm_status = "attaching the BPF LSM programs failed";
+			return 0;
 		}
 		e->hooks[i].attached = true;
 	}
+	if (lsm) {
+		e->lsm_active = true;
+		if (!lsm_runs(e)) {
+			detach_lsm(e);
+			e->lsm_status = "BPF LSM programs attach but are not called "
+					"(BPF LSM not enabled)";
+		} else {
+			e->lsm_status = "active";
+		}
+	}
 	return 0;
+}
+
+/* 1 if /sys/kernel/security/lsm lists "bpf", 0 if it does not, -1 if it
+ * cannot be read (securityfs not mounted). */
+static int bpf_lsm_listed(void)
+{
+	char buf[512], *tok, *save = NULL;
+	FILE *f = fopen("/sys/kernel/security/lsm", "re");
+	size_t n;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	for (tok = strtok_r(buf, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save))
+		if (!strcmp(tok, "bpf"))
+			return 1;
+	return 0;
+}
+
+static int quiet_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	return 0;
+}
+
+static struct agentguard_bpf *open_skel(const struct enforcer_opts *o, __u64 root_cgid,
+					int level, bool lsm)
+{
+	struct agentguard_bpf *skel = agentguard_bpf__open();
+	struct hook_def t[NHOOKS];
+
+	if (!skel)
+		return NULL;
+	skel->rodata->ag_root_cgid = root_cgid;
+	skel->rodata->ag_root_level = level;
+	skel->rodata->ag_log_allowed_files = o->log_allowed_files;
+	if (o->ringbuf_bytes) {
+		bpf_map__set_max_entries(skel->maps.events, o->ringbuf_bytes);
+		skel->rodata->ag_wakeup_bytes = o->ringbuf_bytes / 8;
+	} else {
+		skel->rodata->ag_wakeup_bytes = AG_DEFAULT_RINGBUF_BYTES / 8;
+	}
+	if (o->max_sessions)
+		bpf_map__set_max_entries(skel->maps.sessions, o->max_sessions);
+	if (o->max_policies)
+		bpf_map__set_max_entries(skel->maps.policies, o->max_policies);
+	if (o->max_net_rules)
+		bpf_map__set_max_entries(skel->maps.net_rules, o->max_net_rules);
+	if (o->max_path_rules)
+		bpf_map__set_max_entries(skel->maps.path_rules, o->max_path_rules);
+	if (o->max_deny_inodes)
+		bpf_map__set_max_entries(skel->maps.deny_inodes, o->max_deny_inodes);
+	hook_table(skel, t);
+	for (int i = NHOOKS_BASE; i < NHOOKS; i++)
+		bpf_program__set_autoload(t[i].prog, lsm);
+	return skel;
 }
 
 struct enforcer *enforcer__open(const struct enforcer_opts *o)
 {
 	struct enforcer *e;
 	__u64 root_cgid;
-	int level, err;
+	int level, err, listed;
+	bool lsm;
 
 	e = calloc(1, sizeof(*e));
 	if (!e)
@@ -86,30 +214,40 @@ struct enforcer *enforcer__open(const struct enforcer_opts *o)
 		goto fail;
 	}
 
-	e->skel = agentguard_bpf__open();
+	listed = bpf_lsm_listed();
+	lsm = !o->no_lsm && listed != 0;
+	e->lsm_status = o->no_lsm ? "disabled by the caller" :
+			"'bpf' is not in /sys/kernel/security/lsm";
+	e->skel = open_skel(o, root_cgid, level, lsm);
 	if (!e->skel) {
 		err = -errno;
 		goto fail;
 	}
-	e->skel->rodata->ag_root_cgid = root_cgid;
-	e->skel->rodata->ag_root_level = level;
-	if (o->ringbuf_bytes) {
-		bpf_map__set_max_entries(e->skel->maps.events, o->ringbuf_bytes);
-		e->skel->rodata->ag_wakeup_bytes = o->ringbuf_bytes / 8;
-	} else {
-		e->skel->rodata->ag_wakeup_bytes = AG_DEFAULT_RINGBUF_BYTES / 8;
-	}
-	if (o->max_sessions)
-		bpf_map__set_max_entries(e->skel->maps.sessions, o->max_sessions);
-	if (o->max_policies)
-		bpf_map__set_max_entries(e->skel->maps.policies, o->max_policies);
-	if (o->max_net_rules)
-		bpf_map__set_max_entries(e->skel->maps.net_rules, o->max_net_rules);
+	if (lsm) {
+		/* Where BPF LSM is not usable the LSM programs fail to load
+		 * (EPERM, or the verifier): say nothing, load without them. */
+		libbpf_print_fn_t old = libbpf_set_print(NULL);
 
-	err = agentguard_bpf__load(e->skel);
-	if (err)
-		goto fail;
-	err = attach_all(e);
+		libbpf_set_print(listed > 0 ? old : quiet_print);
+		err = agentguard_bpf__load(e->skel);
+		libbpf_set_print(old);
+		if (err) {
+			agentguard_bpf__destroy(e->skel);
+			lsm = false;
+			e->lsm_status = "the BPF LSM programs do not load on this kernel";
+			e->skel = open_skel(o, root_cgid, level, false);
+			if (!e->skel) {
+				err = -errno;
+				goto fail;
+			}
+		}
+	}
+	if (!lsm) {
+		err = agentguard_bpf__load(e->skel);
+		if (err)
+			goto fail;
+	}
+	err = attach_all(e, lsm);
 	if (err)
 		goto fail;
 	e->rb = ring_buffer__new(bpf_map__fd(e->skel->maps.events),
@@ -138,8 +276,7 @@ void enforcer__destroy(struct enforcer *e)
 	free(e);
 }
 
-static int del_entries(struct enforcer *e, __u32 id, const struct compiled_policy *cp,
-		       size_t n)
+static int del_net(struct enforcer *e, __u32 id, const struct compiled_policy *cp, size_t n)
 {
 	int fd = bpf_map__fd(e->skel->maps.net_rules), err = 0;
 	struct ag_net_key key;
@@ -152,60 +289,270 @@ static int del_entries(struct enforcer *e, __u32 id, const struct compiled_polic
 	return err;
 }
 
+static int del_paths(struct enforcer *e, __u32 id, const struct compiled_policy *cp, size_t n)
+{
+	int fd = bpf_map__fd(e->skel->maps.path_rules), err = 0;
+	struct ag_path_key key;
+
+	for (size_t i = 0; i < n; i++) {
+		compile__path_key(&cp->paths[i], id, &key);
+		if (bpf_map_delete_elem(fd, &key) < 0 && errno != ENOENT && !err)
+			err = -errno;
+	}
+	return err;
+}
+
+/* Every deny_inodes entry of policy id (found by walking the map: what was
+ * stat()ed at load may have changed since). */
+static int del_inodes(struct enforcer *e, __u32 id)
+{
+	int fd = bpf_map__fd(e->skel->maps.deny_inodes), err = 0;
+	struct ag_inode_key key, next, *prev = NULL;
+	struct ag_inode_key *doomed = NULL;
+	size_t n = 0, cap = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		if (next.policy == id) {
+			if (n == cap) {
+				struct ag_inode_key *v;
+
+				cap = cap ? cap * 2 : 64;
+				v = realloc(doomed, cap * sizeof(*v));
+				if (!v) {
+					free(doomed);
+					return -ENOMEM;
+				}
+				doomed = v;
+			}
+			doomed[n++] = next;
+		}
+		key = next;
+		prev = &key;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (bpf_map_delete_elem(fd, &doomed[i]) < 0 && errno != ENOENT && !err)
+			err = -errno;
+	free(doomed);
+	return err;
+}
+
+/* Write n keys/values: one syscall for the whole set where the kernel
+ * supports it, else one by one. Returns 0 or -errno; *done says how many
+ * were written (all of them may have been, partly, on error). */
+static int update_all(int fd, const void *keys, const void *vals, size_t ksz, size_t vsz,
+		      size_t n, size_t *done)
+{
+	__u32 count = n;
+	int err;
+
+	*done = 0;
+	if (!n)
+		return 0;
+	err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
+	if (!err) {
+		*done = n;
+		return 0;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (bpf_map_update_elem(fd, (const char *)keys + i * ksz,
+					(const char *)vals + i * vsz, BPF_ANY) < 0) {
+			*done = n;	/* the batch may have written any of them */
+			return -errno;
+		}
+	}
+	*done = n;
+	return 0;
+}
+
+/* The kernel's dev_t of every mount, by mount id, from /proc/self/mountinfo
+ * (its "major:minor" is the super block's s_dev, what the BPF side sees;
+ * stat()'s st_dev can differ, e.g. on btrfs and overlayfs). */
+struct mount_devs {
+	int *id;
+	__u32 *dev;
+	size_t n;
+};
+
+static void mount_devs__load(struct mount_devs *md)
+{
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	size_t cap = 0;
+
+	memset(md, 0, sizeof(*md));
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		unsigned maj, min;
+		int id;
+
+		if (sscanf(line, "%d %*d %u:%u", &id, &maj, &min) != 3)
+			continue;
+		if (md->n == cap) {
+			int *ni;
+			__u32 *nd;
+
+			cap = cap ? cap * 2 : 64;
+			ni = realloc(md->id, cap * sizeof(*ni));
+			if (ni)
+				md->id = ni;
+			nd = realloc(md->dev, cap * sizeof(*nd));
+			if (nd)
+				md->dev = nd;
+			if (!ni || !nd)
+				break;
+		}
+		md->id[md->n] = id;
+		md->dev[md->n] = (maj << 20) | (min & 0xfffff);
+		md->n++;
+	}
+	fclose(f);
+}
+
+static void mount_devs__free(struct mount_devs *md)
+{
+	free(md->id);
+	free(md->dev);
+}
+
+/* The deny_inodes key of path under policy id: 0, or -errno (ENOENT etc.:
+ * nothing to protect by inode). */
+static int inode_key(const struct mount_devs *md, const char *path, __u32 id,
+		     struct ag_inode_key *k)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_MNT_ID, &stx) < 0)
+		return -errno;
+	memset(k, 0, sizeof(*k));
+	k->policy = id;
+	k->ino = stx.stx_ino;
+	k->dev = (stx.stx_dev_major << 20) | (stx.stx_dev_minor & 0xfffff);
+	if (stx.stx_mask & STATX_MNT_ID) {
+		for (size_t i = 0; i < md->n; i++) {
+			if ((__u64)md->id[i] == stx.stx_mnt_id) {
+				k->dev = md->dev[i];
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
 int enforcer__set_policy(struct enforcer *e, __u32 id, const struct compiled_policy *cp)
 {
-	int fd = bpf_map__fd(e->skel->maps.net_rules), err;
-	struct ag_net_key *keys = NULL;
-	struct ag_net_val *vals = NULL;
-	size_t i = 0;
+	struct ag_net_key *nkeys = NULL;
+	struct ag_net_val *nvals = NULL;
+	struct ag_path_key *pkeys = NULL;
+	struct ag_path_val *pvals = NULL;
+	struct ag_policy pol = cp->policy;
+	struct mount_devs md = { 0 };
+	size_t nn = 0, np = 0;
+	bool inodes = false;
+	int err = 0;
 
 	if (cp->nnet) {
-		keys = malloc(cp->nnet * sizeof(*keys));
-		vals = malloc(cp->nnet * sizeof(*vals));
-		if (!keys || !vals) {
+		nkeys = malloc(cp->nnet * sizeof(*nkeys));
+		nvals = malloc(cp->nnet * sizeof(*nvals));
+		if (!nkeys || !nvals) {
 			err = -ENOMEM;
 			goto out;
 		}
-		for (i = 0; i < cp->nnet; i++) {
-			compile__net_key(&cp->net[i], id, &keys[i]);
-			vals[i] = cp->net[i].val;
+		for (size_t i = 0; i < cp->nnet; i++) {
+			compile__net_key(&cp->net[i], id, &nkeys[i]);
+			nvals[i] = cp->net[i].val;
 		}
-		/* One syscall for the whole set where the kernel supports it. */
-		{
-			__u32 count = cp->nnet;
-
-			err = bpf_map_update_batch(fd, keys, vals, &count, NULL);
-			i = count;
-		}
-		if (err) {
-			for (i = 0; i < cp->nnet; i++) {
-				if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY) < 0) {
-					err = -errno;
-					goto out;
-				}
-			}
-			err = 0;
-		}
+		err = update_all(bpf_map__fd(e->skel->maps.net_rules), nkeys, nvals,
+				 sizeof(*nkeys), sizeof(*nvals), cp->nnet, &nn);
+		if (err)
+			goto out;
 	}
-	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.policies), &id, &cp->policy,
-				BPF_ANY) < 0)
+	if (cp->npaths) {
+		pkeys = malloc(cp->npaths * sizeof(*pkeys));
+		pvals = malloc(cp->npaths * sizeof(*pvals));
+		if (!pkeys || !pvals) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (size_t i = 0; i < cp->npaths; i++) {
+			compile__path_key(&cp->paths[i], id, &pkeys[i]);
+			pvals[i] = cp->paths[i].val;
+		}
+		err = update_all(bpf_map__fd(e->skel->maps.path_rules), pkeys, pvals,
+				 sizeof(*pkeys), sizeof(*pvals), cp->npaths, &np);
+		if (err)
+			goto out;
+	}
+
+	/* files.deny paths by inode, as they exist now */
+	pol.flags = 0;
+	for (size_t i = 0; i < cp->npaths; i++) {
+		char path[AG_PATH_KEY_LEN];
+		struct ag_inode_key k;
+		struct ag_inode_val v = { 0 };
+		bool tree;
+		__u16 rule;
+
+		if (!compile__deny_path(&cp->paths[i], path, &tree, &rule))
+			continue;
+		if (!inodes) {
+			mount_devs__load(&md);
+			inodes = true;
+		}
+		if (inode_key(&md, path, id, &k))
+			continue;	/* nothing there: the path rule holds alone */
+		v.rule = rule;
+		v.tree = tree;
+		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.deny_inodes), &k, &v,
+					BPF_NOEXIST) < 0) {
+			if (errno == EEXIST)
+				continue;	/* two deny paths, one inode: the first names it */
+			err = -errno;
+			goto out;
+		}
+		pol.flags |= tree ? AG_POLICY_F_DENY_TREES : AG_POLICY_F_DENY_INODES;
+	}
+
+	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.policies), &id, &pol, BPF_ANY) < 0)
 		err = -errno;
 out:
-	if (err)
-		del_entries(e, id, cp, i);
-	free(keys);
-	free(vals);
+	if (err) {
+		del_net(e, id, cp, nn);
+		del_paths(e, id, cp, np);
+		if (inodes)
+			del_inodes(e, id);
+	}
+	mount_devs__free(&md);
+	free(nkeys);
+	free(nvals);
+	free(pkeys);
+	free(pvals);
 	return err;
 }
 
 int enforcer__del_policy(struct enforcer *e, __u32 id, const struct compiled_policy *cp)
 {
-	int err = 0;
+	int err = 0, r;
 
 	if (bpf_map_delete_elem(bpf_map__fd(e->skel->maps.policies), &id) < 0 &&
 	    errno != ENOENT)
 		err = -errno;
-	return del_entries(e, id, cp, cp->nnet) ?: err;
+	r = del_net(e, id, cp, cp->nnet);
+	err = err ?: r;
+	r = del_paths(e, id, cp, cp->npaths);
+	err = err ?: r;
+	r = del_inodes(e, id);
+	return err ?: r;
+}
+
+bool enforcer__lsm_active(const struct enforcer *e)
+{
+	return e->lsm_active;
+}
+
+const char *enforcer__lsm_status(const struct enforcer *e)
+{
+	return e->lsm_status;
 }
 
 int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_session *s)
@@ -261,4 +608,11 @@ const struct enforcer_hook *enforcer__hooks(const struct enforcer *e, size_t *n)
 {
 	*n = NHOOKS;
 	return e->hooks;
+}
+
+int enforcer__map_fd(const struct enforcer *e, const char *name)
+{
+	int fd = bpf_object__find_map_fd_by_name(e->skel->obj, name);
+
+	return fd < 0 ? -ENOENT : fd;
 }

@@ -3,7 +3,15 @@
  * enforcer.h: the loaded BPF side of agentguard. Opens the skeleton, sizes the
  * maps, sets the root cgroup in rodata, loads, attaches the socket programs to
  * the agentguard root cgroup and the tracepoints host-wide, and keeps the maps
- * (policies, net_rules, sessions) consistent.
+ * (policies, net_rules, path_rules, deny_inodes, sessions) consistent.
+ *
+ * The BPF LSM programs (files and exec) are attached only where BPF LSM is
+ * active: when /sys/kernel/security/lsm is readable and does not list "bpf"
+ * they are not loaded at all; otherwise they are loaded and attached, and if
+ * that fails, or if a test open by the loader itself is not seen by
+ * lsm/file_open (BPF LSM built in but not enabled: attaching works, nothing
+ * runs), everything else is loaded without them. enforcer__lsm_active() says
+ * which case holds; the network and process programs work either way.
  */
 #ifndef AG_ENFORCER_H
 #define AG_ENFORCER_H
@@ -22,6 +30,10 @@ struct enforcer_opts {
 	__u32 max_sessions;		/* 0: default */
 	__u32 max_policies;		/* 0: default */
 	__u32 max_net_rules;		/* 0: default */
+	__u32 max_path_rules;		/* 0: AG_DEFAULT_MAX_PATH_RULES */
+	__u32 max_deny_inodes;		/* 0: AG_DEFAULT_MAX_DENY_INODES */
+	bool log_allowed_files;		/* report allowed file decisions too */
+	bool no_lsm;			/* never load the BPF LSM programs */
 	/* called for each ring buffer record; return 0 to go on */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;
@@ -29,7 +41,7 @@ struct enforcer_opts {
 
 /* Hook names and whether they are attached, for status and probe. */
 struct enforcer_hook {
-	const char *name;	/* e.g. "cgroup/connect4" */
+	const char *name;	/* e.g. "cgroup/connect4", "lsm/file_open" */
 	bool attached;
 };
 
@@ -40,14 +52,25 @@ struct enforcer *enforcer__open(const struct enforcer_opts *opts);
 /* enforcer__destroy: detach and free. Enforcement stops. NULL is a no-op. */
 void enforcer__destroy(struct enforcer *e);
 
-/* enforcer__set_policy: write cp under policy id: trie entries first, the
- * policy record last, so no session sees a half-written policy. 0 or -errno;
- * on error the entries written are removed again. */
+/* enforcer__set_policy: write cp under policy id: trie entries first, then
+ * the deny_inodes of its files.deny paths (each path is stat()ed now; one
+ * that does not exist is skipped), the policy record last, so no session
+ * sees a half-written policy. 0 or -errno; on error the entries written are
+ * removed again. */
 int enforcer__set_policy(struct enforcer *e, __u32 id, const struct compiled_policy *cp);
 
-/* enforcer__del_policy: remove the policy record, then its trie entries.
- * Call only when no session refers to id. 0 or -errno (first error). */
+/* enforcer__del_policy: remove the policy record, then its trie and
+ * deny_inodes entries. Call only when no session refers to id. 0 or -errno
+ * (first error). */
 int enforcer__del_policy(struct enforcer *e, __u32 id, const struct compiled_policy *cp);
+
+/* enforcer__lsm_active: true if the BPF LSM programs are attached and run,
+ * i.e. spec.files and spec.exec are enforced by the kernel here. */
+bool enforcer__lsm_active(const struct enforcer *e);
+
+/* enforcer__lsm_status: why BPF LSM is or is not used, e.g. "active",
+ * "'bpf' is not in /sys/kernel/security/lsm". Static or owned by e. */
+const char *enforcer__lsm_status(const struct enforcer *e);
 
 /* enforcer__add_session / __del_session: the sessions map entry of a cgroup. */
 int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_session *s);
@@ -65,5 +88,10 @@ int enforcer__stats(const struct enforcer *e, __u64 out[AG_STAT_MAX]);
 
 /* enforcer__hooks: the hook table (n entries); owned by e. */
 const struct enforcer_hook *enforcer__hooks(const struct enforcer *e, size_t *n);
+
+/* enforcer__map_fd: the fd of the loaded map `name` ("events", "stats",
+ * "procs", ...), owned by e, for another BPF object to share with
+ * bpf_map__reuse_fd (userspace/fallback.c). -ENOENT if there is none. */
+int enforcer__map_fd(const struct enforcer *e, const char *name);
 
 #endif

@@ -156,7 +156,7 @@ static void derive_kinds(struct probe_report *r, const char *fallback)
 
 	if (lsm_files) {
 		add_kind(r, "files", "enforce: BPF LSM (file_open and path hooks), in-kernel path trie",
-			 "a file reached through a bind mount or hard link is judged by that path, except files named exactly in files.deny, which are also refused by inode (docs/files.md)");
+			 "rules are judged on the path used; files.deny is also enforced by inode (hard links, bind mounts), except hard links made before the session to files inside a denied tree; chown, setxattr and utimes are not judged (docs/files.md)");
 	} else if (r->landlock_abi > 0 && !strcmp(fallback, "landlock")) {
 		snprintf(mech, sizeof(mech),
 			 "enforce: Landlock ABI %d, applied by 'agentguard run' before exec", r->landlock_abi);

@@ -23,7 +23,48 @@ const char *proto__socket_path(const char *explicit_path)
 	return PROTO_DEFAULT_SOCKET;
 }
 
+/* read() that also takes the descriptors passed with the data: the first
+ * into *fd (when fd is not NULL and still -1), the others closed */
+static ssize_t read_fds(int sock, void *buf, size_t len, int *fd)
+{
+	union {
+		char b[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} cbuf;
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
+			     .msg_control = cbuf.b, .msg_controllen = sizeof(cbuf.b) };
+	ssize_t n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+
+	if (n < 0)
+		return n;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		size_t nfd;
+		int fds[4];
+
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		nfd = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		if (nfd > 4)
+			nfd = 4;
+		memcpy(fds, CMSG_DATA(c), nfd * sizeof(int));
+		for (size_t i = 0; i < nfd; i++) {
+			if (fd && *fd < 0)
+				*fd = fds[i];
+			else
+				close(fds[i]);
+		}
+	}
+	return n;
+}
+
 json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, size_t errlen)
+{
+	return proto__call_fd(path, req, timeout_ms, NULL, err, errlen);
+}
+
+json_t *proto__call_fd(const char *path, json_t *req, int timeout_ms, int *fdp, char *err,
+		       size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	char *out = NULL, *buf = NULL;
@@ -32,6 +73,8 @@ json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, si
 	json_error_t jerr;
 	int fd = -1, e;
 
+	if (fdp)
+		*fdp = -1;
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		snprintf(err, errlen, "socket path '%s' is too long", path);
 		errno = ENAMETOOLONG;
@@ -77,7 +120,7 @@ json_t *proto__call(const char *path, json_t *req, int timeout_ms, char *err, si
 			snprintf(err, errlen, "no response from '%s': %s", path, strerror(e));
 			goto fail;
 		}
-		n = read(fd, buf + len, PROTO_MAX_FRAME - len);
+		n = read_fds(fd, buf + len, PROTO_MAX_FRAME - len, fdp);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -112,6 +155,10 @@ fail:
 	free(buf);
 	if (fd >= 0)
 		close(fd);
+	if (fdp && *fdp >= 0) {
+		close(*fdp);
+		*fdp = -1;
+	}
 	errno = e;
 	return NULL;
 }

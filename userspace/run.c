@@ -7,6 +7,10 @@
  * session when there is one: a sub-agent) and moves this process into it
  * before it answers; then CMD is exec'd in place, so its exit status is
  * CMD's and every process it starts belongs to the session.
+ *
+ * Where BPF LSM is not active, the daemon answers with a Landlock ruleset
+ * (proto.h, docs/fallback.md): it is enforced on this process before CMD is
+ * exec'd, and if that fails CMD is not run at all.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,6 +21,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "landlock.h"
 #include "proto.h"
 
 static void usage(FILE *f)
@@ -45,8 +50,8 @@ int cmd_run(int argc, char **argv)
 	};
 	const char *agent = NULL, *sock = NULL, *sid;
 	char err[512];
-	json_t *req, *resp;
-	int opt;
+	json_t *req, *resp, *ll;
+	int opt, rfd = -1;
 
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
@@ -67,7 +72,7 @@ int cmd_run(int argc, char **argv)
 	}
 	sock = proto__socket_path(sock);
 	req = json_pack("{s:s, s:s}", "op", "session.start", "agent", agent);
-	resp = proto__call(sock, req, 30000, err, sizeof(err));
+	resp = proto__call_fd(sock, req, 30000, &rfd, err, sizeof(err));
 	json_decref(req);
 	if (!resp) {
 		fprintf(stderr, "agentguard: run: %s\n", err);
@@ -78,14 +83,35 @@ int cmd_run(int argc, char **argv)
 
 		fprintf(stderr, "agentguard: run: %s\n", msg ? msg : "the daemon refused");
 		json_decref(resp);
+		if (rfd >= 0)
+			close(rfd);
 		return 1;
 	}
 	sid = json_string_value(json_object_get(resp, "session"));
 	if (!sid || setenv("AGENTGUARD_SESSION", sid, 1) || setenv("AGENTGUARD_SOCKET", sock, 1)) {
 		fprintf(stderr, "agentguard: run: malformed response from the daemon\n");
 		json_decref(resp);
+		if (rfd >= 0)
+			close(rfd);
 		return 1;
 	}
+	/* Files and exec by Landlock: enforced here, before CMD, or no CMD. */
+	ll = json_object_get(resp, "landlock");
+	if (ll) {
+		int e = rfd < 0 ? -EBADF : landlock__restrict_self(rfd);
+
+		if (e) {
+			fprintf(stderr, "agentguard: run: cannot enforce the files and exec rules of "
+				"session '%s' with Landlock: %s\n", sid,
+				rfd < 0 ? "the daemon sent no ruleset" : strerror(-e));
+			json_decref(resp);
+			if (rfd >= 0)
+				close(rfd);
+			return 1;
+		}
+	}
+	if (rfd >= 0)
+		close(rfd);
 	json_decref(resp);
 	execvp(argv[optind], argv + optind);
 	fprintf(stderr, "agentguard: run: cannot execute '%s': %s\n", argv[optind], strerror(errno));

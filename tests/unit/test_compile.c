@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * test_compile.c: manifests compiled into `policies` and `net_rules`
- * contents: exact keys and values, the union of enclosing prefixes, range
- * merging, limits, a randomised check against a brute-force reference, and
- * the cost of a 10,000-rule manifest.
+ * test_compile.c: manifests compiled into `policies`, `net_rules` and
+ * `path_rules` contents: exact keys and values, the union of enclosing
+ * prefixes, range merging, limits, randomised checks against brute-force
+ * references, and the cost of large manifests.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -654,6 +654,351 @@ static void test_random_vs_reference(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* Paths (files and exec)                                               */
+/* ------------------------------------------------------------------ */
+
+#define FILES "spec:\n  files:\n"
+
+/* Entry i is the pattern `bytes` (len bytes: an exact one with its NUL) of
+ * kind, with exactly this value. */
+static void assert_path(const struct compiled_policy *cp, size_t i, __u8 kind,
+			const char *bytes, size_t len, __u8 access, __u8 own,
+			const struct ag_path_val *want)
+{
+	const struct compiled_path_entry *e;
+
+	assert_true(i < cp->npaths);
+	e = &cp->paths[i];
+	assert_int_equal(e->kind, kind);
+	assert_int_equal(e->len, len);
+	assert_memory_equal(e->path, bytes, len);
+	for (size_t k = len; k < AG_PATH_KEY_LEN; k++)
+		assert_int_equal(e->path[k], 0);
+	assert_int_equal(e->val.access, access);
+	assert_int_equal(e->own, own);
+	if (want) {
+		assert_int_equal(e->val.read_rule, want->read_rule);
+		assert_int_equal(e->val.write_rule, want->write_rule);
+		assert_int_equal(e->val.deny_rule, want->deny_rule);
+		assert_int_equal(e->val.exec_rule, want->exec_rule);
+		assert_int_equal(e->val.nested_kind, want->nested_kind);
+		assert_int_equal(e->val.nested_rule, want->nested_rule);
+	}
+}
+
+/* The example of bpf/agentguard.h, with the ancestor marker of the exact
+ * rule, and the key layout. */
+static void test_path_header_example(void **state)
+{
+	struct compiled_policy cp;
+	struct ag_path_key key;
+
+	compile_ok(HDR FILES "    read: [/etc/]\n    deny: [/etc/shadow]\n", &cp);
+	assert_int_equal(cp.policy.files, AG_SECTION_DENY);
+	assert_int_equal(cp.policy.exec, AG_SECTION_ABSENT);
+	assert_int_equal(cp.policy.flags, 0);
+	assert_int_equal(cp.npaths, 3);
+	assert_path(&cp, 0, AG_PATH_FILES, "/etc/", 5, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 0 });
+	assert_path(&cp, 1, AG_PATH_FILES, "/etc/\0", 6, AG_ACC_READ | AG_ACC_NESTED,
+		    AG_ACC_NESTED,
+		    &(struct ag_path_val){ .nested_kind = AG_RULE_FILES_DENY, .nested_rule = 0 });
+	assert_path(&cp, 2, AG_PATH_FILES, "/etc/shadow\0", 12, AG_ACC_READ | AG_ACC_DENY,
+		    AG_ACC_DENY, &(struct ag_path_val){ .read_rule = 0, .deny_rule = 0 });
+
+	compile__path_key(&cp.paths[2], 7, &key);
+	assert_int_equal(sizeof(key), 4 + 4 + AG_PATH_KEY_LEN);
+	assert_int_equal(key.prefixlen, 32 + 8 * 12);
+	assert_int_equal(key.policy_kind, htonl((7u << 1) | AG_PATH_FILES));
+	assert_memory_equal(key.path, "/etc/shadow\0", 12);
+	compile__path_key(&cp.paths[0], 7, &key);
+	assert_int_equal(key.prefixlen, 32 + 8 * 5);
+	assert_int_equal(((const __u8 *)&key.policy_kind)[3], 14);	/* big-endian */
+	compiled_policy__free(&cp);
+	assert_null(cp.paths);
+	assert_int_equal(cp.npaths, 0);
+}
+
+/* "dir/" is the tree (no NUL), anything else the exact path (with its NUL). */
+static void test_path_exact_vs_tree(void **state)
+{
+	struct compiled_policy cp;
+
+	compile_ok(HDR FILES "    default: allow\n    read: [/a/b, /a/b/, /]\n", &cp);
+	assert_int_equal(cp.policy.files, AG_SECTION_ALLOW);
+	assert_int_equal(cp.npaths, 4);
+	assert_path(&cp, 0, AG_PATH_FILES, "/", 1, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 2 });
+	/* the marker of both rules below /a/ names the first */
+	assert_path(&cp, 1, AG_PATH_FILES, "/a/\0", 4, AG_ACC_READ | AG_ACC_NESTED,
+		    AG_ACC_NESTED, &(struct ag_path_val){ .read_rule = 2,
+		    .nested_kind = AG_RULE_FILES_READ, .nested_rule = 0 });
+	/* NUL sorts before '/': the exact rule first; each its own rule */
+	assert_path(&cp, 2, AG_PATH_FILES, "/a/b\0", 5, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 0 });
+	assert_path(&cp, 3, AG_PATH_FILES, "/a/b/", 5, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 1 });
+	compiled_policy__free(&cp);
+}
+
+/* Each entry is the union of every rule above it; the nearest rule of each
+ * kind names it. */
+static void test_path_folding(void **state)
+{
+	struct compiled_policy cp;
+
+	compile_ok(HDR FILES "    write: [/w/]\n    read: [/w/x/y/, /r/]\n"
+		   "    deny: [/w/x/y/z, /r/s/]\n", &cp);
+	assert_int_equal(cp.npaths, 9);
+	assert_path(&cp, 0, AG_PATH_FILES, "/r/", 3, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 1 });
+	/* a marker has what the trees above it grant */
+	assert_path(&cp, 1, AG_PATH_FILES, "/r/\0", 4, AG_ACC_READ | AG_ACC_NESTED,
+		    AG_ACC_NESTED, &(struct ag_path_val){ .read_rule = 1,
+		    .nested_kind = AG_RULE_FILES_DENY, .nested_rule = 1 });
+	assert_path(&cp, 2, AG_PATH_FILES, "/r/s/", 5, AG_ACC_READ | AG_ACC_DENY, AG_ACC_DENY,
+		    &(struct ag_path_val){ .read_rule = 1, .deny_rule = 1 });
+	assert_path(&cp, 3, AG_PATH_FILES, "/w/", 3, AG_ACC_WRITE, AG_ACC_WRITE,
+		    &(struct ag_path_val){ .write_rule = 0 });
+	/* markers name the first rule below them in byte order */
+	assert_path(&cp, 4, AG_PATH_FILES, "/w/\0", 4, AG_ACC_WRITE | AG_ACC_NESTED,
+		    AG_ACC_NESTED, &(struct ag_path_val){ .write_rule = 0,
+		    .nested_kind = AG_RULE_FILES_READ, .nested_rule = 0 });
+	assert_path(&cp, 5, AG_PATH_FILES, "/w/x/\0", 6, AG_ACC_WRITE | AG_ACC_NESTED,
+		    AG_ACC_NESTED, &(struct ag_path_val){ .write_rule = 0,
+		    .nested_kind = AG_RULE_FILES_READ, .nested_rule = 0 });
+	assert_path(&cp, 6, AG_PATH_FILES, "/w/x/y/", 7, AG_ACC_WRITE | AG_ACC_READ,
+		    AG_ACC_READ, &(struct ag_path_val){ .read_rule = 0, .write_rule = 0 });
+	assert_path(&cp, 7, AG_PATH_FILES, "/w/x/y/\0", 8,
+		    AG_ACC_WRITE | AG_ACC_READ | AG_ACC_NESTED, AG_ACC_NESTED,
+		    &(struct ag_path_val){ .read_rule = 0, .write_rule = 0,
+		    .nested_kind = AG_RULE_FILES_DENY, .nested_rule = 0 });
+	assert_path(&cp, 8, AG_PATH_FILES, "/w/x/y/z\0", 9,
+		    AG_ACC_WRITE | AG_ACC_READ | AG_ACC_DENY, AG_ACC_DENY,
+		    &(struct ag_path_val){ .read_rule = 0, .write_rule = 0, .deny_rule = 0 });
+	compiled_policy__free(&cp);
+}
+
+/* One path in read and deny: both bits, both rules, one entry; duplicates
+ * are named by their first rule. */
+static void test_path_deny_read_union(void **state)
+{
+	struct compiled_policy cp;
+
+	compile_ok(HDR FILES "    read: [/x, /d/f, /d/f]\n    deny: [/d/f]\n"
+		   "    write: [/d/f]\n", &cp);
+	assert_int_equal(cp.npaths, 3);
+	assert_path(&cp, 0, AG_PATH_FILES, "/d/\0", 4, AG_ACC_NESTED, AG_ACC_NESTED,
+		    &(struct ag_path_val){ .nested_kind = AG_RULE_FILES_READ, .nested_rule = 1 });
+	assert_path(&cp, 1, AG_PATH_FILES, "/d/f\0", 5,
+		    AG_ACC_READ | AG_ACC_WRITE | AG_ACC_DENY,
+		    AG_ACC_READ | AG_ACC_WRITE | AG_ACC_DENY,
+		    &(struct ag_path_val){ .read_rule = 1, .write_rule = 0, .deny_rule = 0 });
+	assert_path(&cp, 2, AG_PATH_FILES, "/x\0", 3, AG_ACC_READ, AG_ACC_READ,
+		    &(struct ag_path_val){ .read_rule = 0 });
+	compiled_policy__free(&cp);
+}
+
+/* exec.allow is its own kind, after the files entries, without markers. */
+static void test_path_exec(void **state)
+{
+	struct compiled_policy cp;
+
+	compile_ok(HDR "spec:\n  mode: audit\n  files:\n    read: [/usr/]\n"
+		   "  exec:\n    default: allow\n    allow: [/usr/bin/, /bin/sh, /usr/bin/python3]\n",
+		   &cp);
+	assert_int_equal(cp.policy.mode, AG_MODE_AUDIT);
+	assert_int_equal(cp.policy.files, AG_SECTION_DENY);
+	assert_int_equal(cp.policy.exec, AG_SECTION_ALLOW);
+	assert_int_equal(cp.npaths, 4);
+	assert_path(&cp, 0, AG_PATH_FILES, "/usr/", 5, AG_ACC_READ, AG_ACC_READ, NULL);
+	assert_path(&cp, 1, AG_PATH_EXEC, "/bin/sh\0", 8, AG_ACC_EXEC, AG_ACC_EXEC,
+		    &(struct ag_path_val){ .exec_rule = 1 });
+	assert_path(&cp, 2, AG_PATH_EXEC, "/usr/bin/", 9, AG_ACC_EXEC, AG_ACC_EXEC,
+		    &(struct ag_path_val){ .exec_rule = 0 });
+	assert_path(&cp, 3, AG_PATH_EXEC, "/usr/bin/python3\0", 17, AG_ACC_EXEC, AG_ACC_EXEC,
+		    &(struct ag_path_val){ .exec_rule = 2 });
+	compiled_policy__free(&cp);
+
+	/* sections without rules: policy only */
+	compile_ok(HDR "spec:\n  files: {}\n  exec:\n    default: deny\n", &cp);
+	assert_int_equal(cp.policy.files, AG_SECTION_DENY);
+	assert_int_equal(cp.policy.exec, AG_SECTION_DENY);
+	assert_int_equal(cp.npaths, 0);
+	assert_null(cp.paths);
+	compiled_policy__free(&cp);
+}
+
+/* Rule paths longer than a trie key can hold exactly are refused. */
+static void test_path_too_long(void **state)
+{
+	char path[AG_PATH_KEY_LEN + 8], text[1024], msg[256];
+	struct compiled_policy cp;
+
+	/* 246 bytes: the longest that fits (exact: + NUL = 247) */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[AG_PATH_KEY_LEN - 2] = 0;
+	snprintf(text, sizeof(text), HDR FILES "    read:\n      - /x\n      - %s\n", path);
+	compile_ok(text, &cp);
+	assert_int_equal(cp.paths[0].len, AG_PATH_KEY_LEN - 1);
+	compiled_policy__free(&cp);
+	path[AG_PATH_KEY_LEN - 3] = '/';	/* a tree of 246 bytes */
+	snprintf(text, sizeof(text), HDR "spec:\n  exec:\n    allow: [%s]\n", path);
+	compile_ok(text, &cp);
+	assert_int_equal(cp.paths[0].len, AG_PATH_KEY_LEN - 2);
+	compiled_policy__free(&cp);
+
+	/* 247 bytes */
+	memset(path, 'a', sizeof(path));
+	path[0] = '/';
+	path[AG_PATH_KEY_LEN - 1] = 0;
+	snprintf(text, sizeof(text), HDR FILES "    read:\n      - /x\n      - %s\n", path);
+	snprintf(msg, sizeof(msg), "path in 'spec.files.read[1]' is too long for kernel "
+		 "enforcement (%d bytes, limit %d)", AG_PATH_KEY_LEN - 1, AG_PATH_KEY_LEN - 2);
+	expect_parse_error(text, 10, 9, msg);
+	snprintf(text, sizeof(text), HDR "spec:\n  exec:\n    allow: [/bin/sh, %s/]\n", path);
+	snprintf(msg, sizeof(msg), "path in 'spec.exec.allow[1]' is too long for kernel "
+		 "enforcement (%d bytes, limit %d)", AG_PATH_KEY_LEN, AG_PATH_KEY_LEN - 2);
+	expect_parse_error(text, 8, 22, msg);
+}
+
+/* What the loader stat()s for deny_inodes. */
+static void test_deny_paths(void **state)
+{
+	struct compiled_policy cp;
+	char buf[AG_PATH_KEY_LEN];
+	size_t found = 0;
+	__u16 rule;
+	bool tree;
+
+	compile_ok(HDR FILES "    read: [/etc/]\n    deny: [/etc/shadow, /root/, /]\n"
+		   "  exec:\n    allow: [/bin/sh]\n", &cp);
+	for (size_t i = 0; i < cp.npaths; i++) {
+		if (!compile__deny_path(&cp.paths[i], buf, &tree, &rule))
+			continue;
+		found++;
+		if (!strcmp(buf, "/etc/shadow")) {
+			assert_false(tree);
+			assert_int_equal(rule, 0);
+		} else if (!strcmp(buf, "/root")) {
+			assert_true(tree);
+			assert_int_equal(rule, 1);
+		} else {
+			assert_string_equal(buf, "/");
+			assert_true(tree);
+			assert_int_equal(rule, 2);
+		}
+	}
+	assert_int_equal(found, 3);
+	compiled_policy__free(&cp);
+}
+
+/* Path rules of a reference: is `pat` (a rule as written) a byte prefix of
+ * the key `q` (a path plus NUL, or a directory plus "/" and NUL)? */
+static bool pat_covers(const struct manifest_path *r, const char *q, size_t qlen)
+{
+	size_t n = strlen(r->path) + (r->tree ? 0 : 1);
+
+	return n <= qlen && !memcmp(r->path, q, n);
+}
+
+static const char *const comps[] = { "a", "b", "ab", "c" };
+
+static void random_path(char *buf, size_t cap, int depth)
+{
+	size_t off = 0;
+
+	for (int i = 0; i < depth; i++)
+		off += (size_t)snprintf(buf + off, cap - off, "/%s", comps[rnd(4)]);
+}
+
+/* Random rule sets against a brute-force reference: the longest entry that
+ * is a prefix of a query key holds the union of every rule covering it, a
+ * rule index per kind that names a rule covering it, and NESTED exactly for
+ * a directory with rules below it. */
+static void test_path_random_vs_reference(void **state)
+{
+	static const char *const lists[] = { "read", "write", "deny" };
+	static const __u8 accs[] = { AG_ACC_READ, AG_ACC_WRITE, AG_ACC_DENY };
+	char text[8192], p[64], q[80];
+	size_t checked = 0;
+
+	for (int round = 0; round < 200; round++) {
+		struct compiled_policy cp;
+		struct manifest *m;
+		size_t off = (size_t)snprintf(text, sizeof(text), HDR FILES "    default: deny\n");
+
+		for (int l = 0; l < 3; l++) {
+			int n = (int)rnd(6);
+
+			if (!n)
+				continue;
+			off += (size_t)snprintf(text + off, sizeof(text) - off, "    %s:\n", lists[l]);
+			for (int i = 0; i < n; i++) {
+				random_path(p, sizeof(p), 1 + (int)rnd(3));
+				off += (size_t)snprintf(text + off, sizeof(text) - off,
+							"      - \"%s%s\"\n", p, rnd(2) ? "/" : "");
+			}
+		}
+		m = parse_ok(text);
+		assert_int_equal(compile__policy(m, &cp, &(struct diag_list){ 0 }), 0);
+		for (int t = 0; t < 300; t++) {
+			const struct manifest_path_list *pl[3] = { &m->files.read, &m->files.write,
+								   &m->files.deny };
+			const struct compiled_path_entry *best = NULL;
+			bool dir = rnd(2), nested = false;
+			__u8 want = 0;
+			size_t qlen;
+
+			random_path(p, sizeof(p), 1 + (int)rnd(4));
+			qlen = (size_t)snprintf(q, sizeof(q), "%s%s", p, dir ? "/" : "") + 1;
+			for (int l = 0; l < 3; l++)
+				for (size_t i = 0; i < pl[l]->n; i++)
+					if (pat_covers(&pl[l]->v[i], q, qlen))
+						want |= accs[l];
+			if (dir)
+				for (int l = 0; l < 3; l++)
+					for (size_t i = 0; i < pl[l]->n; i++)
+						if (strlen(pl[l]->v[i].path) > qlen - 1 &&
+						    !strncmp(pl[l]->v[i].path, q, qlen - 1))
+							nested = true;
+			/* the trie's longest-prefix match */
+			for (size_t i = 0; i < cp.npaths; i++) {
+				const struct compiled_path_entry *e = &cp.paths[i];
+
+				if (e->kind == AG_PATH_FILES && e->len <= qlen &&
+				    !memcmp(e->path, q, e->len) && (!best || e->len > best->len))
+					best = e;
+			}
+			assert_int_equal(best ? best->val.access & ~AG_ACC_NESTED : 0, want);
+			assert_int_equal(best && (best->val.access & AG_ACC_NESTED), nested);
+			for (int l = 0; l < 3 && best; l++) {
+				__u16 idx = l == 0 ? best->val.read_rule :
+					    l == 1 ? best->val.write_rule : best->val.deny_rule;
+
+				if (!(want & accs[l]))
+					continue;
+				assert_true(idx < pl[l]->n);
+				assert_true(pat_covers(&pl[l]->v[idx], q, qlen));
+			}
+			checked++;
+		}
+		/* sorted and distinct */
+		for (size_t i = 1; i < cp.npaths; i++) {
+			const struct compiled_path_entry *x = &cp.paths[i - 1], *y = &cp.paths[i];
+			size_t n = x->len < y->len ? x->len : y->len;
+			int c = memcmp(x->path, y->path, n);
+
+			assert_true(c < 0 || (c == 0 && x->len < y->len));
+		}
+		compiled_policy__free(&cp);
+		manifest__free(m);
+	}
+	fprintf(stderr, "# %zu random path decisions checked\n", checked);
+}
+
+/* ------------------------------------------------------------------ */
 /* Cost                                                                */
 /* ------------------------------------------------------------------ */
 
@@ -720,6 +1065,34 @@ static void test_10k_rules(void **state)
 	free(text);
 }
 
+static void test_path_cost(void **state)
+{
+	size_t cap = 8 << 20, off = 0;
+	char *text = malloc(cap);
+	struct compiled_policy cp;
+	struct manifest *m;
+	double ms;
+
+	assert_non_null(text);
+	/* the manifest limit: 65,536 paths, 4 levels deep */
+	off += (size_t)snprintf(text + off, cap - off, HDR FILES "    read:\n");
+	for (int i = 0; i < 32768; i++)
+		off += (size_t)snprintf(text + off, cap - off, "      - /srv/d%d/e%d/f%d%s\n",
+					i / 1000, i / 10 % 100, i, i % 2 ? "/" : "");
+	off += (size_t)snprintf(text + off, cap - off, "    deny:\n");
+	for (int i = 0; i < 32768; i++)
+		off += (size_t)snprintf(text + off, cap - off, "      - /srv/d%d/e%d/f%d/secret\n",
+					i / 1000, i / 10 % 100, i);
+	m = parse_ok(text);
+	ms = time_compile(m, &cp);
+	fprintf(stderr, "# 65,536 paths compiled into %zu entries in %.2f ms\n", cp.npaths, ms);
+	assert_true(cp.npaths > 65536);
+	assert_true(ms < 2500);
+	compiled_policy__free(&cp);
+	manifest__free(m);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -735,7 +1108,16 @@ int main(void)
 		cmocka_unit_test(test_compile_error_direct),
 		cmocka_unit_test(test_prefix_str),
 		cmocka_unit_test(test_random_vs_reference),
+		cmocka_unit_test(test_path_header_example),
+		cmocka_unit_test(test_path_exact_vs_tree),
+		cmocka_unit_test(test_path_folding),
+		cmocka_unit_test(test_path_deny_read_union),
+		cmocka_unit_test(test_path_exec),
+		cmocka_unit_test(test_path_too_long),
+		cmocka_unit_test(test_deny_paths),
+		cmocka_unit_test(test_path_random_vs_reference),
 		cmocka_unit_test(test_10k_rules),
+		cmocka_unit_test(test_path_cost),
 	};
 
 	return cmocka_run_group_tests_name("compile", tests, NULL, NULL);

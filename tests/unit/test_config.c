@@ -109,7 +109,8 @@ struct bad {
 static const struct bad bads[] = {
 	{ "manifest: /x\n", 1, 1, "unknown key 'manifest' at the top level (expected one of: "
 	  "manifests, stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
-	  "maxSessions, maxNetRules, checkpointIntervalMs)" },
+	  "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, fallbackDenialEvents, "
+	  "fallbackDenialHook)" },
 	{ "stateDir: var/lib/x\n", 1, 11,
 	  "relative path 'var/lib/x' for 'stateDir' (paths must be absolute)" },
 	{ "manifests: [/a, /b]\n", 1, 12,
@@ -182,6 +183,46 @@ static void test_error_leaves_cfg(void **state)
 	config__free(&cfg);
 }
 
+/* fileFallback, fallbackDenialEvents, fallbackDenialHook (docs/fallback.md) */
+static void test_fallback_keys(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(cfg.file_fallback, FILE_FALLBACK_LANDLOCK);
+	assert_int_equal(cfg.denial_events, DENIAL_EVENTS_SESSIONS);
+	assert_int_equal(cfg.denial_hook, DENIAL_HOOK_AUTO);
+	assert_string_equal(config__file_fallback_name(cfg.file_fallback), "landlock");
+	assert_int_equal(parse("fileFallback: observe\nfallbackDenialEvents: always\n"
+			       "fallbackDenialHook: sys_exit\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.file_fallback, FILE_FALLBACK_OBSERVE);
+	assert_int_equal(cfg.denial_events, DENIAL_EVENTS_ALWAYS);
+	assert_int_equal(cfg.denial_hook, DENIAL_HOOK_SYS_EXIT);
+	assert_string_equal(config__denial_events_name(cfg.denial_events), "always");
+	assert_string_equal(config__denial_hook_name(cfg.denial_hook), "sys_exit");
+	assert_int_equal(parse("fileFallback: refuse\nfallbackDenialEvents: 'off'\n"
+			       "fallbackDenialHook: syscalls\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.file_fallback, FILE_FALLBACK_REFUSE);
+	assert_int_equal(cfg.denial_events, DENIAL_EVENTS_OFF);
+	assert_int_equal(cfg.denial_hook, DENIAL_HOOK_SYSCALLS);
+	assert_int_equal(dl.n, 0);
+
+	/* a typo or a wrong type is an error, and changes nothing */
+	assert_int_equal(parse("fileFallback: landlok\n", &cfg, &dl), -EINVAL);
+	assert_int_equal(dl.n, 1);
+	assert_string_equal(dl.v[0].msg, "invalid value 'landlok' for 'fileFallback' "
+			    "(expected landlock, refuse or observe)");
+	assert_int_equal(parse("fallbackDenialEvents: 1\nfileFallback: observe\n", &cfg, &dl),
+			 -EINVAL);
+	assert_int_equal(dl.n, 2);
+	assert_string_equal(dl.v[1].msg, "expected sessions, always or off for "
+			    "'fallbackDenialEvents', got an integer '1'");
+	assert_int_equal(cfg.file_fallback, FILE_FALLBACK_REFUSE);
+	diag_list__free(&dl);
+	config__free(&cfg);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/agentguard-test-config-XXXXXX";
@@ -213,6 +254,7 @@ int main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_error_leaves_cfg),
+		cmocka_unit_test(test_fallback_keys),
 		cmocka_unit_test(test_file),
 	};
 
