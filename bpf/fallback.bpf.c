@@ -96,79 +96,13 @@ struct {
 	__type(value, struct ag_event_fallback);
 } fb_scratch SEC(".maps");
 
+#include "common.bpf.h"
+
 static __always_inline struct ag_event_fallback *scratch(void)
 {
 	__u32 k = 0;
 
 	return bpf_map_lookup_elem(&fb_scratch, &k);
-}
-
-static __always_inline void stat_inc(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
-/* The fb_sessions entry of the current task: its cgroup's, else the
- * deepest one above it below the agentguard root. */
-static __always_inline struct ag_fb_session *fb_session(__u64 *cgid)
-{
-	struct ag_fb_session *s, *found = NULL;
-	__u64 id = bpf_get_current_cgroup_id();
-
-	s = bpf_map_lookup_elem(&fb_sessions, &id);
-	if (s) {
-		*cgid = id;
-		return s;
-	}
-	if (bpf_get_current_ancestor_cgroup_id(ag_root_level) != ag_root_cgid)
-		return NULL;
-	for (__u32 i = 1; i <= AG_MAX_CGROUP_DEPTH; i++) {
-		__u64 anc = bpf_get_current_ancestor_cgroup_id(ag_root_level + i);
-
-		if (!anc || anc == id)
-			break;
-		s = bpf_map_lookup_elem(&fb_sessions, &anc);
-		if (s) {
-			found = s;
-			*cgid = anc;
-		}
-	}
-	return found;
-}
-
-static __always_inline __u64 wakeup_flags(void)
-{
-	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= ag_wakeup_bytes ?
-	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-}
-
-static __always_inline void fill_hdr(struct ag_event_hdr *h, __u64 cgid, __u8 decision)
-{
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
-	__u32 tgid = pid_tgid >> 32;
-	struct ag_proc *p;
-
-	h->type = AG_EV_FALLBACK;
-	h->decision = decision;
-	h->rule_kind = AG_RULE_NONE;
-	h->level = 0;
-	h->_pad0 = 0;
-	h->rule_idx = 0;
-	h->_pad1 = 0;
-	h->pid = tgid;
-	h->tid = (__u32)pid_tgid;
-	h->ktime = bpf_ktime_get_boot_ns();
-	h->session_cgid = cgid;
-	h->uid = (__u32)uid_gid;
-	h->gid = uid_gid >> 32;
-	p = bpf_map_lookup_elem(&procs, &tgid);
-	h->exec_ktime = p ? p->exec_ktime : 0;
-	h->ppid = p ? p->ppid : 0;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -476,7 +410,7 @@ static __always_inline int on_exit(long nr, long ret, struct pt_regs *regs)
 		return 0;
 	if (!denied && c.op == AG_FB_OP_EXEC)
 		return 0;	/* a successful exec is seen by the exec program */
-	s = fb_session(&cgid);
+	s = session_lookup(&fb_sessions, &cgid);
 	if (!s)
 		return 0;
 	if (!denied && !(s->flags & AG_FB_S_OBSERVE))
@@ -487,7 +421,8 @@ static __always_inline int on_exit(long nr, long ret, struct pt_regs *regs)
 	e = scratch();
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, cgid, denied ? AG_DENY : AG_ALLOW);
+	fill_hdr(&e->h, AG_EV_FALLBACK, cgid);
+	e->h.decision = denied ? AG_DENY : AG_ALLOW;
 	e->ret = ret;
 	e->nr = nr;
 	e->op = c.op;
@@ -581,7 +516,7 @@ int BPF_PROG(fb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 *rule;
 	__u64 cgid = 0;
 
-	s = fb_session(&cgid);
+	s = session_lookup(&fb_sessions, &cgid);
 	if (!s)
 		return 0;
 	f = BPF_CORE_READ(bprm, file);
@@ -597,7 +532,8 @@ int BPF_PROG(fb_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	e = scratch();
 	if (!e)
 		return 0;
-	fill_hdr(&e->h, cgid, rule ? AG_DENY : AG_ALLOW);
+	fill_hdr(&e->h, AG_EV_FALLBACK, cgid);
+	e->h.decision = rule ? AG_DENY : AG_ALLOW;
 	e->ret = 0;
 	e->nr = 0;
 	e->op = AG_FB_OP_EXEC;
