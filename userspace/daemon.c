@@ -720,6 +720,32 @@ static void exec_id(const struct daemon *d, __u64 ktime, __u32 pid, char *out, s
 	out[o] = 0;
 }
 
+/* The fields every kernel event shares: session, time and process. comm
+ * (AG_COMM_LEN + 1 bytes) and eid are the caller's buffers the event points
+ * into. */
+static void ev_from_hdr(struct daemon *d, struct ev *e, const struct session *s,
+			const struct ag_event_hdr *h, char *comm, char *eid, size_t eidlen)
+{
+	struct proc_info *p;
+
+	set_session_fields(e, s);
+	e->time_ns = h->ktime + d->boot_to_real_ns;
+	e->has_process = true;
+	e->pid = h->pid;
+	e->ppid = h->ppid;
+	e->uid = h->uid;
+	memcpy(comm, h->comm, AG_COMM_LEN);
+	comm[AG_COMM_LEN] = 0;
+	e->comm = comm;
+	if (h->exec_ktime) {
+		exec_id(d, h->exec_ktime, h->pid, eid, eidlen);
+		e->exec_id = eid;
+	}
+	p = proc_get(d, h->pid);
+	if (p && p->exec_ktime == h->exec_ktime)
+		e->exe = p->exe;
+}
+
 static const char *decision_name(__u8 d)
 {
 	return d == AG_DENY ? "deny" : d == AG_AUDIT ? "audit" : "allow";
@@ -824,29 +850,13 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 	char comm[AG_COMM_LEN + 1], rule[160], ip[INET6_ADDRSTRLEN];
 	char eid[512], peid[512];
 	struct session *s;
-	struct proc_info *p;
 	struct ev e = {};
 
 	if (size < sizeof(*h))
 		return 0;
 	s = session_by_cgid(d, h->session_cgid);
-	set_session_fields(&e, s);
-	e.time_ns = h->ktime + d->boot_to_real_ns;
+	ev_from_hdr(d, &e, s, h, comm, eid, sizeof(eid));
 	e.decision = decision_name(h->decision);
-	e.has_process = true;
-	e.pid = h->pid;
-	e.ppid = h->ppid;
-	e.uid = h->uid;
-	memcpy(comm, h->comm, AG_COMM_LEN);
-	comm[AG_COMM_LEN] = 0;
-	e.comm = comm;
-	if (h->exec_ktime) {
-		exec_id(d, h->exec_ktime, h->pid, eid, sizeof(eid));
-		e.exec_id = eid;
-	}
-	p = proc_get(d, h->pid);
-	if (p && p->exec_ktime == h->exec_ktime)
-		e.exe = p->exe;
 	rule_name(s, h, rule, sizeof(rule));
 	if (rule[0])
 		e.rule = rule;
@@ -982,7 +992,6 @@ static void handle_fallback_event(struct daemon *d, const void *data, size_t siz
 	char comm[AG_COMM_LEN + 1], eid[512];
 	struct fallback_extra x = {};
 	struct session *s;
-	struct proc_info *p;
 	struct ev e = {};
 	int n = 0;
 
@@ -1012,25 +1021,10 @@ static void handle_fallback_event(struct daemon *d, const void *data, size_t siz
 	if (v.drop)
 		return;
 
-	set_session_fields(&e, s);
+	ev_from_hdr(d, &e, s, h, comm, eid, sizeof(eid));
 	if (lv[v.level].m)
 		e.mode = lv[v.level].m->mode == AG_MODE_AUDIT ? "audit" : "enforce";
-	e.time_ns = h->ktime + d->boot_to_real_ns;
 	e.decision = decision_name(v.decision);
-	e.has_process = true;
-	e.pid = h->pid;
-	e.ppid = h->ppid;
-	e.uid = h->uid;
-	memcpy(comm, h->comm, AG_COMM_LEN);
-	comm[AG_COMM_LEN] = 0;
-	e.comm = comm;
-	if (h->exec_ktime) {
-		exec_id(d, h->exec_ktime, h->pid, eid, sizeof(eid));
-		e.exec_id = eid;
-	}
-	p = proc_get(d, h->pid);
-	if (p && p->exec_ktime == h->exec_ktime)
-		e.exe = p->exe;
 	{
 		/* a directory's path ends in '/' (docs/events.md) */
 		struct stat sb;
