@@ -35,6 +35,34 @@
  *       of events.lost entries, and whether the last line is torn.
  *   agbench now
  *       prints the CLOCK_MONOTONIC time in ns.
+ *   agbench getpid N BLOCKS
+ *       N x syscall(SYS_getpid) (not libc's getpid(), which may cache) in
+ *       BLOCKS equal blocks; prints ns_per_op (the median of the blocks'
+ *       means: robust against a preempted block), mean and min.
+ *   agbench open PATH N
+ *       N x (openat(PATH, O_RDONLY), close) in blocks of 1000; every open must
+ *       succeed. Prints ns_per_op (median of the block means), mean and min.
+ *   agbench open-try PATH [write]
+ *       one openat(PATH) for reading (or writing); prints "open=ok" or
+ *       "open=<errno name>". For checking that a session is enforced.
+ *   agbench forkexec PROG N [CPU]
+ *       N x (fork, execve(PROG) in the child, waitpid); every child must exit
+ *       0. Blocks of 25; prints ns_per_op (median of the block means), mean.
+ *       With CPU, the loop and its children are pinned to that CPU: on a
+ *       2-CPU machine an unpinned loop is bimodal (~110 or ~160 us here),
+ *       depending on whether the child lands on the other CPU, which
+ *       whatever else runs decides. Also prints t0_ns and t1_ns, the
+ *       CLOCK_MONOTONIC times the measured blocks began and ended.
+ *   agbench cpu-watch PID SECS
+ *       samples the CPU time PID has run (/proc/PID/schedstat) every 5 ms
+ *       until SECS pass, PID is gone or SIGTERM: "t_ns=<monotonic>
+ *       cpu_ns=<N>" per line.
+ *   agbench pause SECS
+ *       sleeps until SECS pass or SIGTERM (a live session for `make bench`).
+ *   agbench bpf-profile CMD [ARG...]
+ *       turns on BPF run-time statistics (BPF_ENABLE_STATS) while CMD runs,
+ *       then prints one line per BPF program that ran: id, name, type, runs
+ *       and ns per run. Then CMD's own output line (stdout passes through).
  *
  * Loops are bounded by their count or their time; nothing here touches
  * anything but loopback addresses given on the command line.
@@ -52,11 +80,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/bpf.h>
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die(const char *fmt, ...)
@@ -630,6 +661,336 @@ static int cmd_log_scan(int argc, char **argv)
 	return 0;
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Host and session tax: getpid, open, fork+exec */
+
+static int dcmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The median of n block means (ns per op), sorted in place. */
+static double median_d(double *v, long n)
+{
+	qsort(v, n, sizeof(*v), dcmp);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void print_blocks(double *v, long nb, uint64_t total_ns, long n, const char *extra)
+{
+	double mean = (double)total_ns / n, min;
+
+	qsort(v, nb, sizeof(*v), dcmp);
+	min = v[0];
+	printf("ns_per_op=%.1f mean=%.1f min=%.1f n=%ld blocks=%ld%s\n", median_d(v, nb), mean,
+	       min, n, nb, extra);
+}
+
+static int cmd_getpid(int argc, char **argv)
+{
+	long n, nb, per;
+	uint64_t t0, total = 0;
+	double *v;
+
+	if (argc != 4)
+		die("usage: agbench getpid N BLOCKS");
+	n = parse_long(argv[2], "count");
+	nb = parse_long(argv[3], "blocks");
+	if (nb < 1 || nb > 100000 || n < nb || n > 1000000000)
+		die("count '%s' or blocks '%s' out of range", argv[2], argv[3]);
+	per = n / nb;
+	v = calloc(nb, sizeof(*v));
+	if (!v)
+		die("out of memory");
+	/* warm-up: page in, settle the frequency */
+	for (long i = 0; i < per; i++)
+		syscall(SYS_getpid);
+	for (long b = 0; b < nb; b++) {
+		t0 = now_ns();
+		for (long i = 0; i < per; i++)
+			syscall(SYS_getpid);
+		t0 = now_ns() - t0;
+		total += t0;
+		v[b] = (double)t0 / per;
+	}
+	print_blocks(v, nb, total, per * nb, "");
+	free(v);
+	return 0;
+}
+
+static int cmd_open(int argc, char **argv)
+{
+	const long per = 1000;
+	long n, nb;
+	uint64_t t0, total = 0;
+	double *v;
+
+	if (argc != 4)
+		die("usage: agbench open PATH N");
+	n = parse_long(argv[3], "count");
+	if (n < per || n > 100000000)
+		die("count '%s' out of range (%ld..100000000)", argv[3], per);
+	nb = n / per;
+	v = calloc(nb, sizeof(*v));
+	if (!v)
+		die("out of memory");
+	for (long b = -1; b < nb; b++) {	/* block -1: warm-up */
+		t0 = now_ns();
+		for (long i = 0; i < per; i++) {
+			int fd = openat(AT_FDCWD, argv[2], O_RDONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				die("open '%s' (op %ld): %s", argv[2], (b + 1) * per + i,
+				    strerror(errno));
+			close(fd);
+		}
+		t0 = now_ns() - t0;
+		if (b < 0)
+			continue;
+		total += t0;
+		v[b] = (double)t0 / per;
+	}
+	print_blocks(v, nb, total, nb * per, "");
+	free(v);
+	return 0;
+}
+
+static int cmd_open_try(int argc, char **argv)
+{
+	bool wr = argc == 4 && !strcmp(argv[3], "write");
+	int fd;
+
+	if (argc != 3 && !wr)
+		die("usage: agbench open-try PATH [write]");
+	fd = openat(AT_FDCWD, argv[2], (wr ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+	if (fd >= 0) {
+		close(fd);
+		printf("open=ok\n");
+	} else {
+		const char *e = errno == EACCES ? "EACCES" : errno == EPERM ? "EPERM" :
+				errno == ENOENT ? "ENOENT" : "other";
+
+		printf("open=%s errno=%d\n", e, errno);
+	}
+	return 0;
+}
+
+static int cmd_forkexec(int argc, char **argv)
+{
+	const long per = 25;
+	char *cargv[] = { argv[2], NULL }, *cenv[] = { NULL }, extra[96];
+	long n, nb;
+	uint64_t t0, w0 = 0, total = 0;
+	double *v;
+
+	if (argc != 4 && argc != 5)
+		die("usage: agbench forkexec PROG N [CPU]");
+	if (argc == 5) {
+		cpu_set_t set;
+		long cpu = parse_long(argv[4], "cpu");
+
+		if (cpu >= CPU_SETSIZE)
+			die("invalid cpu '%s'", argv[4]);
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		if (sched_setaffinity(0, sizeof(set), &set) < 0)
+			die("cannot pin to cpu %ld: %s", cpu, strerror(errno));
+	}
+	n = parse_long(argv[3], "count");
+	if (n < per || n > 10000000)
+		die("count '%s' out of range (%ld..10000000)", argv[3], per);
+	nb = n / per;
+	v = calloc(nb, sizeof(*v));
+	if (!v)
+		die("out of memory");
+	for (long b = -1; b < nb; b++) {	/* block -1: warm-up */
+		t0 = now_ns();
+		if (b == 0)
+			w0 = t0;
+		for (long i = 0; i < per; i++) {
+			pid_t pid = fork();
+			int st;
+
+			if (pid < 0)
+				die("fork: %s", strerror(errno));
+			if (pid == 0) {
+				execve(argv[2], cargv, cenv);
+				_exit(126);
+			}
+			if (waitpid(pid, &st, 0) != pid)
+				die("waitpid: %s", strerror(errno));
+			if (!WIFEXITED(st) || WEXITSTATUS(st))
+				die("'%s' did not exit 0 (status 0x%x; 126: execve failed)",
+				    argv[2], st);
+		}
+		t0 = now_ns() - t0;
+		if (b < 0)
+			continue;
+		total += t0;
+		v[b] = (double)t0 / per;
+	}
+	snprintf(extra, sizeof(extra), " t0_ns=%llu t1_ns=%llu", (unsigned long long)w0,
+		 (unsigned long long)now_ns());
+	print_blocks(v, nb, total, nb * per, extra);
+	free(v);
+	return 0;
+}
+
+/* The CPU time (ns) a process has run, from /proc/PID/schedstat; -1 if gone. */
+static long long sched_ns(const char *pid)
+{
+	char path[64], buf[128];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%s/schedstat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = 0;
+	return strtoll(buf, NULL, 10);
+}
+
+static int cmd_cpu_watch(int argc, char **argv)
+{
+	uint64_t end;
+
+	if (argc != 4)
+		die("usage: agbench cpu-watch PID SECS");
+	parse_long(argv[2], "pid");
+	end = now_ns() + (uint64_t)parse_long(argv[3], "seconds") * 1000000000ull;
+	catch_term();
+	while (!stop && now_ns() < end) {
+		long long c = sched_ns(argv[2]);
+
+		if (c < 0)
+			break;
+		printf("t_ns=%llu cpu_ns=%lld\n", (unsigned long long)now_ns(), c);
+		usleep(5000);
+	}
+	return 0;
+}
+
+static int cmd_pause(int argc, char **argv)
+{
+	uint64_t end;
+
+	if (argc != 3)
+		die("usage: agbench pause SECS");
+	end = now_ns() + (uint64_t)parse_long(argv[2], "seconds") * 1000000000ull;
+	catch_term();
+	printf("pausing\n");
+	fflush(stdout);
+	while (!stop && now_ns() < end)
+		usleep(100000);
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* BPF program run-time statistics, by raw bpf(2) calls (no libbpf: this
+ * binary also runs statically linked in the VM). */
+
+static long sys_bpf(int cmd, union bpf_attr *a)
+{
+	return syscall(SYS_bpf, cmd, a, sizeof(*a));
+}
+
+struct prog_stat {
+	__u32 id, type;
+	char name[BPF_OBJ_NAME_LEN];
+	__u64 cnt, ns;
+};
+
+/* Every loaded program's counters, up to max; returns how many. */
+static int prog_stats(struct prog_stat *ps, int max)
+{
+	union bpf_attr a;
+	__u32 id = 0;
+	int n = 0;
+
+	while (n < max) {
+		struct bpf_prog_info info;
+		int fd;
+
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(BPF_PROG_GET_NEXT_ID, &a) < 0)
+			break;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		a.prog_id = id;
+		fd = sys_bpf(BPF_PROG_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (__u64)(unsigned long)&info;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0) {
+			ps[n].id = info.id;
+			ps[n].type = info.type;
+			memcpy(ps[n].name, info.name, sizeof(ps[n].name));
+			ps[n].name[sizeof(ps[n].name) - 1] = 0;
+			ps[n].cnt = info.run_cnt;
+			ps[n].ns = info.run_time_ns;
+			n++;
+		}
+		close(fd);
+	}
+	return n;
+}
+
+static int cmd_bpf_profile(int argc, char **argv)
+{
+	static struct prog_stat before[1024], after[1024];
+	union bpf_attr a;
+	int nb, na, sfd, st;
+	pid_t pid;
+
+	if (argc < 3)
+		die("usage: agbench bpf-profile CMD [ARG...]");
+	memset(&a, 0, sizeof(a));
+	a.enable_stats.type = BPF_STATS_RUN_TIME;
+	sfd = sys_bpf(BPF_ENABLE_STATS, &a);
+	if (sfd < 0)
+		die("BPF_ENABLE_STATS: %s", strerror(errno));
+	nb = prog_stats(before, 1024);
+	fflush(stdout);
+	pid = fork();
+	if (pid < 0)
+		die("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(sfd);
+		execvp(argv[2], argv + 2);
+		fprintf(stderr, "agbench: cannot run '%s': %s\n", argv[2], strerror(errno));
+		_exit(127);
+	}
+	waitpid(pid, &st, 0);
+	na = prog_stats(after, 1024);
+	close(sfd);
+	for (int i = 0; i < na; i++) {
+		__u64 c = after[i].cnt, t = after[i].ns;
+
+		for (int j = 0; j < nb; j++)
+			if (before[j].id == after[i].id) {
+				c -= before[j].cnt;
+				t -= before[j].ns;
+			}
+		if (c)
+			printf("prog id=%u name=%s type=%u runs=%llu ns_per_run=%.1f\n", after[i].id,
+			       after[i].name, after[i].type, (unsigned long long)c, (double)t / c);
+	}
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct {
@@ -640,7 +1001,10 @@ int main(int argc, char **argv)
 		{ "deny-loop", cmd_deny_loop }, { "storm", cmd_storm },
 		{ "startup", cmd_startup }, { "mem", cmd_mem },
 		{ "ckpt-watch", cmd_ckpt_watch }, { "time", cmd_time },
-		{ "log-scan", cmd_log_scan },
+		{ "log-scan", cmd_log_scan }, { "getpid", cmd_getpid },
+		{ "open", cmd_open }, { "open-try", cmd_open_try },
+		{ "forkexec", cmd_forkexec }, { "pause", cmd_pause },
+		{ "bpf-profile", cmd_bpf_profile }, { "cpu-watch", cmd_cpu_watch },
 	};
 
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -650,6 +1014,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; argc >= 2 && i < sizeof(cmds) / sizeof(cmds[0]); i++)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc, argv);
-	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|log-scan|now ...\n");
+	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|"
+		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch ...\n");
 	return 2;
 }

@@ -13,10 +13,19 @@
 #      the cost of a denied connect for context
 #   3. daemon start to "ready" with 10k rules vs 1 rule; `manifest check`
 #   4. daemon peak RSS and the kernel memory of its BPF maps
+#   5. getpid() of a process outside every session: no agentguard, against
+#      the daemon up, and the daemon up with a live session whose agent has
+#      files and exec rules (the host-wide tax)
+#   6. openat()+close() of an allowed file from a session whose agent has
+#      1,000 files rules, against the same loop outside agentguard
+#   7. fork+exec of an allowed static no-op program from that session,
+#      against the same loop outside
+#   8. 6 and 7 inside the VM tier's guest (Debian 6.1, BPF LSM active):
+#      tools/bench/vm-bench.sh
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=11         interleaved rounds of benchmark 1 (and of the
-#                           denied-connect comparison)
+#                           denied-connect comparison, and of 6 and 7)
 #   BENCH_CONNECTS=10000    connects per round
 #   BENCH_STARTS=5          daemon starts per manifest in benchmark 3
 #   BENCH_EVENTS_SECS=30    duration of the sustained log run
@@ -25,13 +34,22 @@
 #   BENCH_EVENTS_RATE_MAX=250000
 #   BENCH_PROBE_SECS=5      duration of the capacity probe
 #   BENCH_PROFILE=0         1: `perf record -g` the daemon during the
-#                           sustained run; report in $BUILD/bench/
+#                           sustained run, and the open loop of 6 in a
+#                           session and outside; reports in $BUILD/bench/
 #   BENCH_TMPDIR=/tmp       state dirs; must be a real disk (fdatasync)
 #   BENCH_KEEP=0            1: keep the temp dir (logs, daemon output)
-#   BENCH_ONLY="start connect events"   a subset: start = 3; connect = 1,
-#                           the denied-connect cost and 4; events = 2
-#   BENCH_STRICT=0          1: exit 1 when a target is missed (else exit 0
-#                           once the benchmarks ran; 1 on errors)
+#   BENCH_TAX_ROUNDS=9      rounds of benchmark 5 (each starts two daemons)
+#   BENCH_GETPIDS=2000000   getpid() calls per state and round
+#   BENCH_OPENS=100000      openat+close per round of benchmark 6
+#   BENCH_EXECS=1000        fork+exec per round of benchmark 7
+#   BENCH_FILE_RULES=1000   files rules of the agent of 5, 6 and 7
+#   BENCH_VM_*              the VM part: see tools/bench/vm-bench.sh
+#   BENCH_ONLY="start connect events tax files vm"   a subset: start = 3;
+#                           connect = 1, the denied-connect cost and 4;
+#                           events = 2; tax = 5; files = 6 and 7; vm = 8
+#   BENCH_STRICT=0          1: exit 1 when a target is missed or could not
+#                           be measured (else exit 0 once the benchmarks
+#                           ran; 1 on errors)
 #
 # Safety: every daemon gets its own throwaway cgroup root below the cgroup2
 # mount, its own state dir and socket; traffic goes to 127.0.0.1 only; every
@@ -53,22 +71,30 @@ PROBE_SECS=${BENCH_PROBE_SECS:-5}
 PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
-ONLY=${BENCH_ONLY:-start connect events}
+ONLY=${BENCH_ONLY:-start connect events tax files vm}
 STRICT=${BENCH_STRICT:-0}
+TAX_ROUNDS=${BENCH_TAX_ROUNDS:-9}
+GETPIDS=${BENCH_GETPIDS:-2000000}
+OPENS=${BENCH_OPENS:-100000}
+EXECS=${BENCH_EXECS:-1000}
+FILE_RULES=${BENCH_FILE_RULES:-1000}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
+AGBS=$top/$BUILD/bench/agbench-static
+NOOP=$top/$BUILD/bench/noop
 OUTDIR=$top/$BUILD/bench
 T0_ALL=$(date +%s)
 
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
-for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS; do
+for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS GETPIDS OPENS EXECS FILE_RULES; do
 	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge 1 ] || die "invalid $n '${!n}' (a positive integer)"
 done
 for b in $ONLY; do
-	case $b in start|connect|events) ;; *) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events)" ;; esac
+	case $b in start|connect|events|tax|files|vm) ;;
+	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm)" ;; esac
 done
 [[ $EV_RATE == auto || $EV_RATE =~ ^[0-9]+$ ]] || die "invalid BENCH_EVENTS_RATE '$EV_RATE'"
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs and creates cgroups)"
@@ -184,14 +210,14 @@ range() { printf '%s\n' "$@" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END 
 # calc EXPR: integers as integers, anything else to 4 significant digits
 calc() { awk "BEGIN { v = ($1); if (v == int(v) && v < 1e15 && v > -1e15) printf \"%d\", v; else printf \"%.4g\", v }"; }
 
-# start_daemon NAME MANIFEST_DIR: sets D_PID D_STATE D_SOCK D_ROOT D_OUT
+# start_daemon NAME MANIFEST_DIR [CONFIG]: sets D_PID D_STATE D_SOCK D_ROOT D_OUT
 start_daemon() {
 	D_STATE=$T/state-$1
 	D_SOCK=$T/$1.sock
 	D_ROOT=$CG2/agentguard-bench-$TAG-$1
 	D_OUT=$T/daemon-$1.out
 	ROOTS+=("$D_ROOT")
-	"$AG" daemon --manifests "$2" --state-dir "$D_STATE" --socket "$D_SOCK" \
+	"$AG" daemon ${3:+--config "$3"} --manifests "$2" --state-dir "$D_STATE" --socket "$D_SOCK" \
 		--cgroup-root "$D_ROOT" >"$D_OUT" 2>&1 &
 	D_PID=$!
 	for _ in $(seq 300); do
@@ -227,6 +253,20 @@ max_gap() {
 
 RES=()	# table rows: metric|baseline|agentguard|ratio|target|result
 row() { RES+=("$1|$2|$3|$4|$5|$6"); }
+# ratio_row METRIC TARGET_EXPR TARGET_TEXT BASELINES... -- AGENTGUARDS...:
+# medians, the median of the per-round ratios and its range, the verdict
+ratio_row() {
+	local metric=$1 tgt=$2 ttxt=$3 rb=() ra=() rr=() rat i v
+	shift 3
+	while [ "$1" != -- ]; do rb+=("$1"); shift; done
+	shift
+	ra=("$@")
+	for i in "${!rb[@]}"; do rr+=("$(calc "${ra[$i]} / ${rb[$i]}")"); done
+	rat=$(median "${rr[@]}")
+	v=$(verdict "$rat $tgt")
+	[ "$ttxt" != info ] || v=-
+	row "$metric" "$(median "${rb[@]}")" "$(median "${ra[@]}")" "$rat $(range "${rr[@]}")" "$ttxt" "$v"
+}
 verdict() { awk "BEGIN { exit !($1) }" && echo PASS || echo MISS; }
 
 say "bench: temp $T, ports allow $P_ALLOW deny $P_DENY, cgroup2 at $CG2"
@@ -494,6 +534,406 @@ bench_events() {
 	fi
 }
 
+
+# ---------------------------------------------------------------------------
+# 5-7. Files and exec. Agent "benchfs": FILE_RULES files rules on real paths
+# below $FS and the system's (tools/bench/gen-files.sh), files.default deny,
+# exec.allow the static agbench and noop; agent "benchnone" has neither
+# section (what a session costs without them).
+
+FS=$T/fs
+files_setup() {
+	[ ! -e "$T/mfs/benchfs.yaml" ] || return 0
+	mkdir -p "$T/mfs"
+	local gen=(sh tools/bench/gen-files.sh "$FS") x=("$(realpath "$AGBS")" "$(realpath "$NOOP")")
+	"${gen[@]}" "$FILE_RULES" "$T/mfs/benchfs.yaml" benchfs "${x[@]}" ||
+		die "cannot generate the files manifest"
+	# the same paths with 8 rules (no deny): does the rule count matter?
+	GEN_REUSE=1 GEN_DENY=none "${gen[@]}" 8 "$T/mfs/bfs-small.yaml" bfs-small "${x[@]}" ||
+		die "cannot generate the files manifest"
+	# neither files nor exec: what a session costs without them
+	GEN_REUSE=1 GEN_FILES=0 GEN_EXEC=0 "${gen[@]}" 8 "$T/mfs/bfs-none.yaml" bfs-none "${x[@]}" ||
+		die "cannot generate the files manifest"
+	"$AG" manifest check "$T/mfs/"*.yaml >/dev/null || die "the generated files manifests do not check"
+}
+in_fs() { "$AG" run --agent benchfs --socket "$D_SOCK" -- "$@"; }
+
+# files_check: is a benchfs session enforced, and how? Sets FS_MODE to
+# "landlock" (a denied open fails with EACCES), "bpf-lsm" (EPERM) or
+# "none" (the denied file opened); FS_ERR to why the session cannot run
+# the benchmark, or "".
+files_check() {
+	local a d
+	FS_ERR="" FS_MODE=none
+	if ! a=$(in_fs "$AGBS" open-try "$FS/data/bench.txt" 2>"$T/fscheck.err"); then
+		FS_ERR="a benchfs session cannot run agbench-static: $(head -c 200 "$T/fscheck.err")"
+		return
+	fi
+	[ "$(kv open "$a")" = ok ] || { FS_ERR="the allowed file is refused in a session ($a)"; return; }
+	d=$(in_fs "$AGBS" open-try "$FS/d/f0001" 2>/dev/null) || true
+	case $(kv open "$d") in
+	EACCES) FS_MODE=landlock ;;
+	EPERM) FS_MODE=bpf-lsm ;;
+	ok) FS_MODE=none ;;
+	*) FS_ERR="a denied open gave '$d'" ;;
+	esac
+	say "  files in a benchfs session: enforced by $FS_MODE (allowed: $a; denied: $d)"
+}
+
+# syscall_tps [-v] PID: the syscall tracepoints (sys_enter_*/sys_exit_*,
+# raw sys_enter/sys_exit) BPF programs of PID are attached to (-v: of every
+# process but PID, as "pid:name"). Any of them sends every syscall of every
+# task on the host through the slow path. Needs bpftool; prints nothing
+# without it.
+syscall_tps() {
+	command -v bpftool >/dev/null || return 0
+	bpftool -j perf list 2>/dev/null | python3 -c '
+import json, sys
+inv = sys.argv[1] == "-v"; pid = int(sys.argv[-1])
+out = []
+for e in json.load(sys.stdin) or []:
+    tp = e.get("tracepoint", "")
+    if not (tp.startswith("sys_enter") or tp.startswith("sys_exit")):
+        continue
+    if inv and e.get("pid") != pid:
+        out.append("%d:%s" % (e.get("pid"), tp))
+    elif not inv and e.get("pid") == pid:
+        out.append(tp)
+print(" ".join(sorted(set(out))))' "$@" 2>/dev/null || true
+}
+
+# 5. getpid() of a process outside every session: no agentguard; daemon up
+# (no session); daemon up with a live session of benchfs (so whatever the
+# files/exec fallback attaches while such a session exists is attached);
+# and, for the detail row, the same session under a daemon configured with
+# fallbackDenialEvents: off. A fresh process per measurement, so that
+# anything decided at fork time (audit context, ...) applies as it would.
+bench_tax() {
+	files_setup
+	say "bench 5: getpid() outside sessions, $TAX_ROUNDS rounds x $GETPIDS calls per state"
+	declare -a G0 G1 G2 G3 O0 O2
+	local g0 g0b g1 g2 g3=- o0 o0b o2 pause tps="" off=""
+	# and openat+close of a file outside any session: the syscalls the
+	# denial reporter traces also run its program, for every process
+	open_run() { kv ns_per_op "$("$AGBS" open "$FS/data/bench.txt" "$OPENS")"; }
+	# getpid_run: one measurement; notes in $T/disturbed when another
+	# process held a syscall tracepoint just before or after it
+	getpid_run() {
+		local own=0 o r
+		[ -z "${D_PID:-}" ] || ! kill -0 "$D_PID" 2>/dev/null || own=$D_PID
+		o=$(syscall_tps -v "$own")
+		r=$(kv ns_per_op "$("$AGB" getpid "$GETPIDS" 40)")
+		o+=$(syscall_tps -v "$own")
+		[ -z "$o" ] || echo "$o" >>"$T/disturbed"
+		echo "$r"
+	}
+	# With a daemon whose files/exec fallback reports no denials, the
+	# session state again: what the rest of the fallback (Landlock) costs
+	# the host. Only where the daemon knows the setting.
+	if grep -q fallbackDenialEvents "$AG" 2>/dev/null; then
+		off=$T/tax-off.yaml
+		echo "fallbackDenialEvents: off" >"$off"
+	fi
+	session_up() {	# a live benchfs session; sets pause
+		in_fs "$AGBS" pause 600 >"$T/pause.out" 2>&1 &
+		pause=$!
+		for _ in $(seq 200); do grep -q pausing "$T/pause.out" && break; sleep 0.05; done
+		grep -q pausing "$T/pause.out" || die "the benchfs session did not start: $(cat "$T/pause.out")"
+	}
+	with_agentguard() {	# sets g1 g2 (g3)
+		start_daemon tax "$T/mfs"
+		g1=$(getpid_run)
+		session_up
+		g2=$(getpid_run)
+		o2=$(open_run)
+		tps=$(syscall_tps "$D_PID")
+		kill -TERM "$pause"; wait "$pause" || true
+		stop_daemon
+		[ -n "$off" ] || return 0
+		start_daemon tax-off "$T/mfs" "$off"
+		session_up
+		g3=$(getpid_run)
+		kill -TERM "$pause"; wait "$pause" || true
+		stop_daemon
+	}
+	# Each round is sandwiched: no agentguard, agentguard's states, no
+	# agentguard again; the baseline of the round is the mean of the two
+	# outer runs, which cancels a drift of the machine's speed during the
+	# round (the daemon starts between them take ~0.4 s each).
+	# A round during which another process held a syscall tracepoint (a
+	# test daemon beside us, perf) measures that process, not agentguard:
+	# it is done again, at most TAX_ROUNDS more times.
+	local done=0 tries=0
+	while [ "$done" -lt "$TAX_ROUNDS" ] && [ "$tries" -lt $((2 * TAX_ROUNDS)) ]; do
+		tries=$((tries + 1))
+		rm -f "$T/disturbed"
+		g0=$(getpid_run)
+		o0=$(open_run)
+		with_agentguard
+		o0b=$(open_run)
+		g0b=$(getpid_run)
+		if [ -s "$T/disturbed" ]; then
+			say "  round discarded: other processes held syscall tracepoints: $(tr ' ' '\n' <"$T/disturbed" |
+				sed -n 's/:.*//p' | sort -u | tr '\n' ' ')"
+			continue
+		fi
+		done=$((done + 1))
+		G0+=("$(calc "($g0 + $g0b) / 2")"); G1+=("$g1"); G2+=("$g2"); G3+=("$g3")
+		O0+=("$(calc "($o0 + $o0b) / 2")"); O2+=("$o2")
+		say "  round $done: none $g0, daemon $g1, daemon+session $g2, same without denial events $g3, none $g0b ns/op"
+	done
+	[ "$done" -gt 0 ] || { row "getpid() outside sessions (ns/op)" "-" "every round disturbed" "-" "<= 1.02" "n/a"; return; }
+	[ "$done" = "$TAX_ROUNDS" ] || say "  only $done rounds undisturbed in $tries"
+	say "  syscall tracepoints the daemon held while the session lived: ${tps:-none}"
+	local n
+	n=$(wc -w <<<"$tps")
+	ratio_row "getpid() outside sessions, daemon up (ns/op)" "<= 1.02" "<= 1.02" \
+		"${G0[@]}" -- "${G1[@]}"
+	ratio_row "getpid() outside, + live files/exec session (ns/op)" "<= 1.02" "<= 1.02" \
+		"${G0[@]}" -- "${G2[@]}"
+	row "  syscall tracepoints attached during that session" "-" "$n${tps:+ (${tps%% *} ...)}" "-" "info" "-"
+	if [ -n "$off" ]; then
+		ratio_row "  getpid, same, fallbackDenialEvents: off (ns/op)" "> 0" "info" "${G0[@]}" -- "${G3[@]}"
+	fi
+	ratio_row "  openat+close outside sessions, live session (ns/op)" "> 0" "info" "${O0[@]}" -- "${O2[@]}"
+}
+
+# SV[NAME,i]: the ns_per_op of series NAME in round i (interleave_base);
+# series NAME ROUNDS: those values, rounds 1..ROUNDS.
+declare -A SV
+series() { local i; for i in $(seq 1 "$2"); do echo "${SV[$1,$i]}"; done; }
+
+# interleave_base ROUNDS BASE... -- SESSION...: runs run_NAME once per round
+# for each NAME, BASE (outside any session) first in odd rounds and last in
+# even ones, each group in an order rotated (and reversed every other
+# round) from round to round, so that no series always follows the same
+# one. The BASE series run only once the daemon holds no syscall
+# tracepoint: the Landlock fallback's denial reporter stays attached for a
+# while (2 s) after the last session ends, and would tax the baseline too.
+# SVW[NAME,i] keeps the "t0_ns t1_ns" window of a run that printed one.
+declare -A SVW
+interleave_base() {
+	local rounds=$1 i nm l
+	shift
+	local base=() sess=()
+	while [ "$1" != -- ]; do base+=("$1"); shift; done
+	shift
+	sess=("$@")
+	one() {	# NAME
+		l=$("run_$1") || die "$1 failed in round $i: $l"
+		SV[$1,$i]=$(kv ns_per_op "$l")
+		[ -z "$(kv t0_ns "$l")" ] || SVW[$1,$i]="$(kv t0_ns "$l") $(kv t1_ns "$l")"
+	}
+	quiet() {
+		local k
+		for k in $(seq 100); do [ -z "$(syscall_tps "$D_PID")" ] && return; sleep 0.1; done
+		say "  round $i: the daemon still holds syscall tracepoints after 10 s: the baseline pays for them"
+	}
+	rot() {	# NAME...: in an order rotated by the round
+		local n=$# k names=("$@")
+		for k in $(seq 0 $((n - 1))); do
+			if [ $((i % 2)) = 1 ]; then one "${names[$(( (k + i) % n ))]}"
+			else one "${names[$(( (2 * n - 1 - k + i) % n ))]}"; fi
+		done
+	}
+	for i in $(seq 1 "$rounds"); do
+		if [ $((i % 2)) = 1 ]; then quiet; rot "${base[@]}"; rot "${sess[@]}"
+		else rot "${sess[@]}"; quiet; rot "${base[@]}"; fi
+		say "  round $i: $(for nm in "${base[@]}" "${sess[@]}"; do printf '%s %s  ' "$nm" "${SV[$nm,$i]}"; done)"
+	done
+}
+
+# 6 and 7: openat+close of an allowed file, fork+exec of noop, in a benchfs
+# session vs outside (daemon up; outside its root no agentguard program and
+# no Landlock domain applies: bench 5 measures what the daemon costs there).
+# Info rows beside them say where the time goes: the same with 8 rules; a
+# file under a write rule (Landlock stops walking up at the first rule that
+# grants every right it looks for, truncate included); fork+exec in a
+# session of an agent without files and exec sections.
+bench_files() {
+	files_setup
+	say "bench 6/7: open and fork+exec, $ROUNDS rounds of $OPENS opens / $EXECS execs, interleaved"
+	local others
+	others=$(syscall_tps -v 0)
+	[ -z "$others" ] || say "  WARNING: other processes hold syscall tracepoints (both sides pay for them): $others"
+	start_daemon files "$T/mfs"
+	files_check
+	local tgt_open=1.10 metric mode i b a
+	[ "$FS_MODE" != bpf-lsm ] || tgt_open=1.05
+	mode=$FS_MODE
+	[ -z "$FS_ERR" ] || mode="error: $FS_ERR"
+	metric="openat+close, allowed file, $FILE_RULES files rules (ns/op)"
+	if [ -n "$FS_ERR" ] || [ "$FS_MODE" = none ]; then
+		say "  not measured: files are not enforced in a session here ($mode)"
+		row "$metric" "-" "not enforced: $mode" "-" "<= $tgt_open" "n/a"
+		row "fork+exec of an allowed static no-op (ns/op)" "-" "not enforced: $mode" "-" "<= 1.05" "n/a"
+		stop_daemon
+		return
+	fi
+	local f=$FS/data/bench.txt w=$FS/w/f0001
+	# fork+exec pinned to the last CPU: unpinned, it is bimodal on 2 CPUs
+	# (whether the child runs on the other CPU, which the rest of the
+	# machine decides), and that, not agentguard, would make the ratio
+	local cpu=$(( $(nproc) - 1 ))
+	run_out() { "$AGBS" open "$f" "$OPENS"; }
+	run_wout() { "$AGBS" open "$w" "$OPENS"; }
+	run_xout() { "$AGBS" forkexec "$NOOP" "$EXECS" "$cpu"; }
+	run_fs() { in_fs "$AGBS" open "$f" "$OPENS"; }
+	run_small() { "$AG" run --agent bfs-small --socket "$D_SOCK" -- "$AGBS" open "$f" "$OPENS"; }
+	run_wfs() { in_fs "$AGBS" open "$w" "$OPENS"; }
+	run_xfs() { in_fs "$AGBS" forkexec "$NOOP" "$EXECS" "$cpu"; }
+	run_xnone() { "$AG" run --agent bfs-none --socket "$D_SOCK" -- "$AGBS" forkexec "$NOOP" "$EXECS" "$cpu"; }
+	in_fs "$AGBS" open "$f" 1000 >/dev/null	# warm-up
+	say "  open: out/fs = $f outside / in a benchfs session; small = 8 rules; wout/wfs = $w"
+	say "  fork+exec (pinned to CPU $cpu): xout outside, xfs in a benchfs session, xnone in a session without files/exec"
+	# The daemon's CPU time, sampled every 5 ms: what it spends on the
+	# events of the fork+exec loops in sessions (within their windows)
+	"$AGB" cpu-watch "$D_PID" 600 >"$T/dcpu.out" &
+	local cw=$!
+	interleave_base "$ROUNDS" out wout xout -- fs small wfs xfs xnone
+	kill -TERM "$cw"; wait "$cw" || true
+	# shellcheck disable=SC2046 # one word per round
+	ratio_row "$metric" "<= $tgt_open" "<= $tgt_open ($FS_MODE)" \
+		$(series out "$ROUNDS") -- $(series fs "$ROUNDS")
+	# shellcheck disable=SC2046 # one word per round
+	ratio_row "  same, 8 files rules (ns/op)" "> 0" "info" $(series out "$ROUNDS") -- $(series small "$ROUNDS")
+	# shellcheck disable=SC2046 # one word per round
+	ratio_row "  same, a file under a write rule (ns/op)" "> 0" "info" \
+		$(series wout "$ROUNDS") -- $(series wfs "$ROUNDS")
+	# shellcheck disable=SC2046 # one word per round
+	ratio_row "fork+exec of an allowed static no-op (ns/op)" "<= 1.05" "<= 1.05 ($FS_MODE)" \
+		$(series xout "$ROUNDS") -- $(series xfs "$ROUNDS")
+	# shellcheck disable=SC2046 # one word per round
+	ratio_row "  same, session without files/exec sections (ns/op)" "> 0" "info" \
+		$(series xout "$ROUNDS") -- $(series xnone "$ROUNDS")
+	# The daemon logs process.exec and process.exit of every session
+	# process, beside the loop (on the other CPU when that one is free):
+	# its CPU time within the loops' windows over their fork+execs
+	local dc
+	dc=$(for i in $(seq 1 "$ROUNDS"); do echo "${SVW[xfs,$i]}"; echo "${SVW[xnone,$i]}"; done |
+		awk -v f="$T/dcpu.out" -v per="$EXECS" '
+		BEGIN { while ((getline l < f) > 0) { split(l, a, /[= ]/); n++; t[n] = a[2]; c[n] = a[4] } }
+		function at(x,   i) { for (i = 1; i < n && t[i + 1] <= x; i++); return c[i] }
+		NF == 2 { sum += at($2) - at($1); ops += per }
+		END { if (ops) printf "%d", sum / ops; else print "-" }')
+	row "  daemon CPU per fork+exec in a session (ns)" "-" "$dc" "-" "info" "-"
+
+	if [ "$PROFILE" = 1 ]; then
+		# Where the time of an open goes, in a session and outside (perf
+		# of the loop's process; kernel symbols; Landlock's own functions
+		# summed, then the reference walk up the tree they cause).
+		{
+			for where in session outside; do
+				if [ $where = session ]; then
+					perf record -q -o "$T/open.perf" -- "$AG" run --agent benchfs --socket "$D_SOCK" -- \
+						"$AGBS" open "$f" $((OPENS * 5)) >/dev/null 2>&1
+				else
+					perf record -q -o "$T/open.perf" -- "$AGBS" open "$f" $((OPENS * 5)) >/dev/null 2>&1
+				fi
+				echo "# openat+close of $f, $([ $where = session ] && echo "in a benchfs session" ||
+					echo "outside any session"): perf record, kernel and user symbols"
+				perf report -i "$T/open.perf" --no-children --sort symbol --stdio 2>/dev/null |
+					grep -E '^ +[0-9]' | sed 's/ *- *- *$//' | tee "$T/open.rep" | head -30
+				awk '{ p = $1; sub(/%/, "", p) }
+					$3 ~ /landlock|is_access_to_paths|find_rule|^hook_file/ { ll += p }
+					$3 ~ /^dget_parent$|^dput$|^lockref_|^follow_up$/ { w += p }
+					$3 ~ /^bpf_|^__bpf|^perf_syscall|^trace_|syscall_trace|syscall_exit_work|^__traceiter/ { tp += p }
+					END { printf "# landlock functions %.1f%%, reference walk %.1f%%, syscall tracepoints and BPF %.1f%%\n\n", ll, w, tp }' "$T/open.rep"
+			done
+		} >"$OUTDIR/files.perf.txt" 2>&1
+		say "bench: profile of the open loop in $OUTDIR/files.perf.txt"
+	fi
+
+	# For context: what starting a session costs with the files/exec
+	# sections (Landlock: planning and building the ruleset) and without.
+	declare -a SB SA
+	for i in $(seq 1 "$ROUNDS"); do
+		b=$("$AGB" time /dev/null "$AG" run --agent bfs-none --socket "$D_SOCK" -- "$NOOP")
+		a=$("$AGB" time /dev/null "$AG" run --agent benchfs --socket "$D_SOCK" -- "$NOOP")
+		[ "$(kv status "$a")" = 0 ] && [ "$(kv status "$b")" = 0 ] || die "agentguard run of noop failed"
+		SB+=("$(kv us "$b")"); SA+=("$(kv us "$a")")
+	done
+	row "session start, run -- noop (ms; no files/exec vs $FILE_RULES rules)" \
+		"$(calc "$(median "${SB[@]}")/1000")" "$(calc "$(median "${SA[@]}")/1000")" \
+		"+$(calc "($(median "${SA[@]}") - $(median "${SB[@]}"))/1000") ms" "info" "-"
+	stop_daemon
+}
+
+# 8. The same in the VM tier's guest, with BPF LSM: tools/bench/vm-bench.sh
+# boots it and prints the guest's "agbench-vm ..." lines.
+VM_PROFILE=()	# lines printed after the table
+bench_vm() {
+	say "bench 8: open and fork+exec in the VM guest (qemu TCG, Debian 6.1, BPF LSM)"
+	local out=$T/vm.out l mode ready
+	if ! BENCH_FILE_RULES=$FILE_RULES tools/bench/vm-bench.sh "$BUILD" >"$out" 2>"$T/vm.err"; then
+		sed 's/^/  /' "$T/vm.err" | tail -15 >&2
+		row "VM: openat+close, $FILE_RULES files rules (ns/op)" "-" "the VM run failed (see above)" "-" "<= 1.05" "n/a"
+		return
+	fi
+	grep -v '^  vm: \(ok\|skip\) - ' "$T/vm.err" >&2 || true
+	vmkv() { # WHAT KEY: the values of KEY on the "agbench-vm WHAT" lines
+		sed -n "s/^agbench-vm $1 .*\\b$2=\\([^ ]*\\).*/\\1/p" "$out"
+	}
+	mode=$(vmkv mode mode)
+	ready=$(vmkv daemon ready_s)
+	say "  guest: files enforced by ${mode:-?}, daemon ready in ${ready:-?} s, $(grep -c '^agbench-vm open ' "$out") open rounds"
+	if [ "$mode" != bpf-lsm ]; then
+		row "VM: openat+close, $FILE_RULES files rules (ns/op)" "-" "not enforced: ${mode:-?}" "-" "<= 1.05" "n/a"
+		return
+	fi
+	# shellcheck disable=SC2046
+	ratio_row "VM: openat+close, $FILE_RULES files rules (ns/op)" "<= 1.05" "<= 1.05 (bpf lsm)" \
+		$(vmkv open base) -- $(vmkv open ag)
+	# shellcheck disable=SC2046
+	ratio_row "VM: fork+exec of an allowed static no-op (ns/op)" "<= 1.05" "<= 1.05 (bpf lsm)" \
+		$(vmkv exec base) -- $(vmkv exec ag)
+	# The host-wide part in the guest: lsm/file_open runs for every open of
+	# every process and returns at once outside agentguard's root. From the
+	# profile: BPF ns per open outside any session over the loop's ns per op
+	# (a lower bound: the trampoline around the program is not counted).
+	# Comparing with the runs before the daemon started and after it stopped
+	# ("none") says the same within TCG's noise, which is larger.
+	local pl pb
+	pl=$(sed -n 's/^agbench-vm profile-run loop=open where=outside .*ns_per_op=\([^ ]*\).*/\1/p' "$out")
+	pb=$(awk '/ loop=open / && / where=outside / {
+		for (i = 3; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		if ($2 == "profile") t += v["runs"] * v["ns_per_run"]; else ops = v["n"] + 1000
+	} END { if (ops) printf "%.1f", t / ops; else print 0 }' "$out")
+	if [ -n "$pl" ]; then
+		row "VM: lsm/file_open per open outside sessions (ns)" "$pl (open)" "+$pb (BPF)" \
+			"$(calc "1 + $pb / $pl")" "info" "-"
+	fi
+
+	# The profile: per loop and place, ns per op of the loop, then BPF ns
+	# per op (sum of runs x ns/run of every program, over the ops) and the
+	# programs' share.
+	VM_PROFILE+=("VM profile (BPF_ENABLE_STATS, one run each; TCG: read the differences, not the absolutes):")
+	while read -r l; do VM_PROFILE+=("  $l"); done < <(awk -v rules="$FILE_RULES" '
+		function desc(w) {
+			if (w == "outside") return "outside any session"
+			if (w == "benchfs") return "session, " rules " rules, deny trees"
+			if (w == "bfs-exact") return "session, " rules " rules, deny exact"
+			if (w == "bfs-nodeny") return "session, " rules " rules, no deny"
+			if (w == "bfs-small") return "session, 8 rules, no deny"
+			if (w == "bfs-nofiles") return "session, exec section only"
+			if (w == "bfs-none") return "session, no files/exec sections"
+			return w
+		}
+		function get(line, k,   m) { m = line; if (!sub(".*[ ]" k "=", "", m)) return ""; sub(/ .*/, "", m); return m }
+		$2 == "profile-run" { k = get($0, "loop") " " get($0, "where"); loopns[k] = get($0, "ns_per_op"); n[k] = get($0, "n"); order[++no] = k }
+		$2 == "profile" { k = get($0, "loop") " " get($0, "where"); p = get($0, "name")
+			bpf[k] += get($0, "runs") * get($0, "ns_per_run")
+			if (get($0, "runs") + 0 >= 10) progs[k] = progs[k] sprintf(" %s %.0f", p, get($0, "ns_per_run")) }
+		END {
+			for (i = 1; i <= no; i++) {
+				k = order[i]; split(k, kk, " ")
+				# the warm-up block: +1000 opens, +25 execs
+				ops = n[k] + (kk[1] == "open" ? 1000 : 25)
+				printf "%-5s %-36s loop %8.0f ns/op, BPF %7.0f ns/op;%s (ns/run)\n", kk[1], desc(kk[2]), loopns[k], bpf[k] / ops, progs[k]
+			}
+		}' "$out")
+}
+
 # ---------------------------------------------------------------------------
 
 rate=-
@@ -507,12 +947,17 @@ mkdir -p "$OUTDIR"
 	echo "agentguard benchmarks, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs," \
 		"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), kernel $(uname -r)"
 	echo "rounds $ROUNDS x $CONNECTS connects, $STARTS daemon starts each, events ${EV_SECS}s at $rate/s offered," \
+		"$TAX_ROUNDS x $GETPIDS getpid, $ROUNDS x $OPENS opens / $EXECS execs, $FILE_RULES files rules," \
 		"total $(( $(date +%s) - T0_ALL )) s"
 	echo
 	printf '%s\n' "metric|baseline|with agentguard|ratio|target|result" "${RES[@]}" |
 		column -t -s '|' -o '  '
+	if [ "${#VM_PROFILE[@]}" -gt 0 ]; then echo; printf '%s\n' "${VM_PROFILE[@]}"; fi
 } | tee "$OUTDIR/results.txt"
 misses=$(printf '%s\n' "${RES[@]}" | awk -F'|' '$6 == "MISS"' | wc -l)
+unmeasured=$(printf '%s\n' "${RES[@]}" | awk -F'|' '$6 == "n/a"' | wc -l)
 echo
 echo "$misses target(s) missed"
+[ "$unmeasured" = 0 ] || echo "$unmeasured target(s) not measured (n/a): see the rows"
+[ "$STRICT" != 1 ] || [ "$unmeasured" = 0 ] || exit 1
 [ "$STRICT" != 1 ] || [ "$misses" = 0 ]
