@@ -2216,7 +2216,7 @@ int cmd_daemon(int argc, char **argv)
 		struct start_info si = { .d = d, .li = &li };
 		struct ev e = { .type = "daemon.start" };
 
-		probe__collect(&d->probe, d->enf, config__file_fallback_name(d->cfg.file_fallback));
+		probe__collect(&d->probe, d->enf, &d->cfg);
 
 		e.extra = extra_start;
 		e.extra_ctx = &si;

@@ -18,6 +18,7 @@
 
 #include "cgroup.h"
 #include "cli.h"
+#include "config.h"
 #include "enforcer.h"
 #include "jsonw.h"
 
@@ -137,8 +138,11 @@ static void add_kind(struct probe_report *r, const char *kind, const char *mech,
 	r->nkinds++;
 }
 
-static void derive_kinds(struct probe_report *r, const char *fallback)
+static void derive_kinds(struct probe_report *r, const struct ag_config *cfg)
 {
+	enum file_fallback ff = cfg ? cfg->file_fallback : FILE_FALLBACK_LANDLOCK;
+	enum denial_events de = cfg ? cfg->denial_events : DENIAL_EVENTS_SESSIONS;
+	const char *fallback = config__file_fallback_name(ff);
 	bool net = hook_attached(r, "cgroup/connect4") && hook_attached(r, "cgroup/connect6") &&
 		   hook_attached(r, "cgroup/sendmsg4") && hook_attached(r, "cgroup/sendmsg6");
 	bool bind = hook_attached(r, "cgroup/bind4") && hook_attached(r, "cgroup/bind6");
@@ -147,8 +151,6 @@ static void derive_kinds(struct probe_report *r, const char *fallback)
 	bool procs = hook_attached(r, "tp_btf/sched_process_exec");
 	char mech[160];
 
-	if (!fallback || !*fallback)
-		fallback = "landlock";
 	add_kind(r, "network.egress", net ? "enforce: cgroup/connect4|6 and sendmsg4|6, in-kernel LPM trie" :
 		 "unavailable: agents with network rules cannot be enforced",
 		 net ? "a socket created outside the agentguard root and passed into a session (SCM_RIGHTS) is not judged" : NULL);
@@ -178,11 +180,19 @@ static void derive_kinds(struct probe_report *r, const char *fallback)
 	} else {
 		add_kind(r, "exec", "unavailable: sessions of agents with exec rules are refused", NULL);
 	}
-	add_kind(r, "process events", procs ? "observe: tp_btf/sched_process_fork|exec|exit" :
+	if (!lsm_files && ff != FILE_FALLBACK_REFUSE && r->landlock_abi > 0)
+		add_kind(r, "denial.events",
+			 de == DENIAL_EVENTS_OFF ? "not logged (fallbackDenialEvents: off): still enforced" :
+			 de == DENIAL_EVENTS_ALWAYS ?
+			 "logged: syscalls:sys_exit_* tracepoints, attached at all times" :
+			 "logged: syscalls:sys_exit_* tracepoints, attached only while a Landlock session runs",
+			 de == DENIAL_EVENTS_OFF ? NULL :
+			 "while attached, every syscall of every process on the host takes the slow syscall path (~30 ns; getpid 1.31x measured, BENCHMARKS.md)");
+	add_kind(r, "process.events", procs ? "observe: tp_btf/sched_process_fork|exec|exit" :
 		 "unavailable: no BTF tracepoints", NULL);
 }
 
-int probe__collect(struct probe_report *r, const struct enforcer *e, const char *fallback_mode)
+int probe__collect(struct probe_report *r, const struct enforcer *e, const struct ag_config *cfg)
 {
 	memset(r, 0, sizeof(*r));
 	r->btf = access("/sys/kernel/btf/vmlinux", R_OK) == 0;
@@ -194,7 +204,7 @@ int probe__collect(struct probe_report *r, const struct enforcer *e, const char 
 		copy_hooks(r, e);
 	else
 		load_for_hooks(r);
-	derive_kinds(r, fallback_mode);
+	derive_kinds(r, cfg);
 	return 0;
 }
 

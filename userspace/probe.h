@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <jansson.h>
 
+struct ag_config;
 struct enforcer;
 struct jsonw;
 
@@ -42,9 +43,10 @@ struct probe_report {
 /* probe__collect: fill r. With e, the hooks are those of the running
  * enforcer; without, the programs are loaded and attached on a throwaway
  * cgroup (needs root; otherwise hooks_known is false and hooks_error says
- * why) and removed again. fallback_mode is the daemon's fileFallback setting
- * (NULL: the default). Returns 0 or -errno for failures that leave r empty. */
-int probe__collect(struct probe_report *r, const struct enforcer *e, const char *fallback_mode);
+ * why) and removed again. cfg is the daemon's configuration (fileFallback,
+ * fallbackDenialEvents); NULL means the defaults. Returns 0 or -errno for
+ * failures that leave r empty. */
+int probe__collect(struct probe_report *r, const struct enforcer *e, const struct ag_config *cfg);
 
 /* probe__print: the report as text. */
 void probe__print(const struct probe_report *r, FILE *f);
