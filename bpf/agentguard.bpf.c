@@ -637,6 +637,15 @@ static __always_inline int deny_inode(__u32 id, const struct ag_policy *pol,
 
 /* One policy's files decision (bpf/agentguard.h): DENY, then deny_inodes,
  * then what the matching rules grant, then the default. */
+/* The path_rules value of policy id and kind for the resolved path, or NULL. */
+static __always_inline struct ag_path_val *path_lookup(__u32 id, __u32 kind,
+						       struct judge_req *r)
+{
+	r->pkey->prefixlen = r->prefixlen;
+	r->pkey->policy_kind = bpf_htonl(AG_PATH_KEY(id, kind));
+	return bpf_map_lookup_elem(&path_rules, r->pkey);
+}
+
 static __always_inline bool files_one(__u32 id, const struct ag_policy *pol,
 				      struct judge_req *r, struct verdict *v)
 {
@@ -651,9 +660,7 @@ static __always_inline bool files_one(__u32 id, const struct ag_policy *pol,
 		v->rule_kind = AG_RULE_PATH_TOO_LONG;
 		return false;
 	}
-	r->pkey->prefixlen = r->prefixlen;
-	r->pkey->policy_kind = bpf_htonl(AG_PATH_KEY(id, AG_PATH_FILES));
-	val = bpf_map_lookup_elem(&path_rules, r->pkey);
+	val = path_lookup(id, AG_PATH_FILES, r);
 	if (val && (val->access & AG_ACC_DENY)) {
 		v->rule_kind = AG_RULE_FILES_DENY;
 		v->rule_idx = val->deny_rule;
@@ -706,9 +713,7 @@ static __always_inline bool exec_one(__u32 id, const struct ag_policy *pol,
 		v->rule_kind = AG_RULE_PATH_TOO_LONG;
 		return false;
 	}
-	r->pkey->prefixlen = r->prefixlen;
-	r->pkey->policy_kind = bpf_htonl(AG_PATH_KEY(id, AG_PATH_EXEC));
-	val = bpf_map_lookup_elem(&path_rules, r->pkey);
+	val = path_lookup(id, AG_PATH_EXEC, r);
 	if (val && (val->access & AG_ACC_EXEC)) {
 		v->rule_kind = AG_RULE_EXEC_ALLOW;
 		v->rule_idx = val->exec_rule;

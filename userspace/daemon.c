@@ -167,8 +167,6 @@ struct daemon {
 /* epoll tags */
 enum { TAG_LISTEN = 1, TAG_SIGNAL, TAG_TIMER, TAG_INOTIFY, TAG_RINGBUF, TAG_CLIENT = 0x100 };
 
-static struct daemon *G;	/* for the ring buffer callback only */
-
 static void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void errmsg(const char *fmt, ...)
 {
@@ -1228,16 +1226,6 @@ static bool pidfd_alive(int pidfd)
 	return poll(&pfd, 1, 0) == 0;
 }
 
-struct start_extra {
-	const char *agent;
-	const char *reason;
-};
-
-static void extra_refused(struct jsonw *w, const void *ctx)
-{
-	jsonw__key_string(w, "reason", ctx);
-}
-
 static json_t *refuse(struct daemon *d, const struct client *c, const char *agent,
 		      struct session *parent, const char *why)
 {
@@ -1260,7 +1248,7 @@ static json_t *refuse(struct daemon *d, const struct client *c, const char *agen
 	e.uid = c->uid;
 	e.comm = comm;
 	e.exe = exe[0] ? exe : NULL;
-	e.extra = extra_refused;
+	e.extra = extra_reason;
 	e.extra_ctx = why;
 	emit(d, &e);
 	return error_resp("cannot start a session of '%s': %s", agent, why);
@@ -2016,19 +2004,14 @@ static void extra_recovered(struct jsonw *w, const void *ctx)
 	jsonw__object_end(w);
 }
 
-struct start_info {
-	const struct daemon *d;
-	const struct log_open_info *li;
-};
-
 static void extra_start(struct jsonw *w, const void *ctx)
 {
-	const struct start_info *si = ctx;
+	const struct daemon *d = ctx;
 
 	jsonw__key_object(w, "daemon");
 	jsonw__key_string(w, "version", AG_VERSION);
-	jsonw__key_string(w, "cgroup_root", si->d->root);
-	probe__write(&si->d->probe, w);
+	jsonw__key_string(w, "cgroup_root", d->root);
+	probe__write(&d->probe, w);
 	jsonw__object_end(w);
 }
 
@@ -2100,7 +2083,6 @@ int cmd_daemon(int argc, char **argv)
 		errmsg("out of memory");
 		return 1;
 	}
-	G = d;
 	d->epfd = d->lfd = d->sigfd = d->tfd = d->infd = d->rootlock = -1;
 	d->next_policy_id = 1;
 	config__defaults(&d->cfg);
@@ -2213,13 +2195,12 @@ int cmd_daemon(int argc, char **argv)
 			errmsg("warning: Landlock denials will not be logged: %s", d->fb_error);
 	}
 	{
-		struct start_info si = { .d = d, .li = &li };
 		struct ev e = { .type = "daemon.start" };
 
 		probe__collect(&d->probe, d->enf, &d->cfg);
 
 		e.extra = extra_start;
-		e.extra_ctx = &si;
+		e.extra_ctx = d;
 		emit(d, &e);
 	}
 	if (li.dropped_bytes || li.leaves_repaired || li.leaves_dropped ||

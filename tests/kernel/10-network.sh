@@ -25,7 +25,7 @@ check "deny rule beats allow: EPERM" "err EPERM" "$(ag_run net-main $P connect 1
 check "allowed IPv6 connect" "ok" "$(ag_run net-main $P connect ::1 18080)"
 check "IPv6 port outside allow: EPERM" "err EPERM" "$(ag_run net-main $P connect ::1 18081)"
 check "IPv4-mapped IPv6 judged as IPv4: allowed" "ok" "$(ag_run net-main $P connect ::ffff:127.0.0.1 18080)"
-check "IPv4-mapped IPv6 judged as IPv4: denied" "err EPERM" "$(ag_run net-main $P connect ::ffff:127.0.0.1 18081)"
+check "IPv4-mapped IPv6 judged as IPv4: denied" "err EPERM" "$(ag_run net-main $P connect ::ffff:127.0.0.1 18082)"
 check "IPv4-mapped deny rule holds" "err EPERM" "$(ag_run net-main $P connect ::ffff:127.0.0.2 18080)"
 check "udp sendto allowed by a udp rule" "ok" "$(ag_run net-main $P send 127.0.0.1 18053)"
 check "udp sendto to a tcp-only port: EPERM" "err EPERM" "$(ag_run net-main $P send 127.0.0.1 18080)"
@@ -68,7 +68,8 @@ check_grep "denied connect logged with rule" \
 	'"type":"network.connect","decision":"deny","mode":"enforce","agent":\{"name":"net-main".*"target":\{"ip":"127.0.0.1","port":18081,"protocol":"tcp"\},"rule":"network.egress.default"' "$ev"
 check_grep "deny rule named in the event" '"ip":"127.0.0.2","port":18080,"protocol":"tcp"\},"rule":"network.egress.deny\[0\]"' "$ev"
 check_grep "allowed connect logged" '"type":"network.connect","decision":"allow".*"port":18080,"protocol":"tcp"\},"rule":"network.egress.allow\[0\]"' "$ev"
-check_grep "mapped address logged as IPv4" '"decision":"deny".*"target":\{"ip":"127.0.0.1","port":18081' "$ev"
+# only the IPv4-mapped connect above used port 18082
+check_grep "mapped address logged as IPv4" '"type":"network.connect","decision":"deny".*"target":\{"ip":"127.0.0.1","port":18082,"protocol":"tcp"\},"rule":"network.egress.default"' "$ev"
 check_grep "audit decision logged" '"type":"network.connect","decision":"audit","mode":"audit","agent":\{"name":"net-audit"' "$ev"
 check_grep "bind denial logged" '"type":"network.bind","decision":"deny".*"port":18101.*"rule":"network.bind.default"' "$ev"
 check_grep "udp send logged" '"type":"network.send","decision":"deny".*"protocol":"udp"' "$ev"
