@@ -33,12 +33,19 @@ const volatile __u64 ag_root_cgid = 0;	/* cgroup id of the agentguard root */
 const volatile __u32 ag_root_level = 0;	/* its level below the cgroup2 root */
 const volatile __u32 ag_wakeup_bytes = 256 * 1024; /* wake the reader past this fill */
 const volatile bool ag_log_allowed_files = false;  /* report allowed file decisions too */
+const volatile __u64 ag_cache_seed = 0;	/* random: keys the decision cache's tags */
 
 /* The loader's check that the LSM hooks really run (BPF LSM can be built in
  * yet not enabled, and then attaching works but nothing is ever called):
  * while ag_lsm_probe_tgid is set, ag_file_open notes an open by that process. */
 __u32 ag_lsm_probe_tgid = 0;
 __u32 ag_lsm_probe_seen = 0;
+
+/* Bumped by every rename, link, unlink, rmdir and mount change on the host
+ * (the hooks below, before any filter) and by the daemon after every change
+ * of `sessions` or `policies`: a cached file decision is valid only for the
+ * epoch it was made in (see struct open_cache). */
+__u64 ag_path_epoch = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -955,6 +962,7 @@ struct hook_req {
 	__u8 is_dir;
 	__u8 nested;		/* rename of a directory */
 	__u16 pflags;		/* AG_POLICY_F_* of the chain */
+	__u8 allowed;		/* out: allowed, and nothing reported */
 };
 
 /* The inode numbers deny_inodes is asked about, into sc: the object and its
@@ -1079,6 +1087,7 @@ static __noinline int path_check(struct path *fpath, struct dentry *dentry,
 	if (sc->seq != seq)
 		return 1;
 	count_decision(v.decision);
+	hr->allowed = v.decision == AG_ALLOW;
 	return v.decision == AG_DENY ? -EPERM : 0;
 }
 
@@ -1104,18 +1113,121 @@ static __always_inline bool dentry_is_dir(struct dentry *d)
 	return inode && (BPF_CORE_READ(inode, i_mode) & S_IFMT) == S_IFDIR;
 }
 
-/* The session of a task the file hooks must judge, or NULL. */
+/*
+ * The decision cache. Resolving and judging a path is the cost of a file
+ * hook (bpf_d_path() and a trie lookup per policy of the chain). An allowed
+ * open or exec that reported nothing leaves a tag in the inode's storage;
+ * the next open of that inode asking for the same access, by a task of the
+ * same cgroup, through the same dentry, mount and task root, in the same
+ * epoch, is allowed from the tag without resolving anything.
+ *
+ * Why that is safe: a hit can only allow what this session was allowed on
+ * this very inode, under the same policies (the daemon bumps the epoch after
+ * every change of sessions or policies), since the last rename, link,
+ * unlink, rmdir or mount change anywhere on the host (those hooks bump it
+ * too). That is no more than a process of the session gets by keeping the
+ * file open, which no path rule can take away either. The path parts of the
+ * key keep the events exact: an open through another name (a hard link, a
+ * bind mount, another root or mount namespace) is judged and reported on
+ * its own. Only regular files with one link on file systems that do not
+ * revalidate their dentries (not NFS, FUSE, ...) are cached. A tag is one
+ * 64-bit word, read and written whole, so concurrent hooks never see half
+ * a key; it is keyed with a random seed the agent cannot read.
+ */
+#define S_IFREG			0100000
+#define DCACHE_OP_REVALIDATE	0x4
+#define AG_CACHE_READ		0
+#define AG_CACHE_WRITE		1
+#define AG_CACHE_EXEC		2
+
+struct open_cache {
+	__u64 tag[3];		/* AG_CACHE_*: 0 none */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_INODE_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct open_cache);
+} open_cache SEC(".maps");
+
+static __always_inline __u64 tag_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 31);
+}
+
+static __always_inline void epoch_bump(void)
+{
+	__sync_fetch_and_add(&ag_path_epoch, 1);
+}
+
+/* A kernel pointer as a number: the distance from one of ours. The verifier
+ * allows a privileged program (the daemon's: CAP_PERFMON) pointer minus
+ * pointer, and no other arithmetic on kernel pointers; the helper call that
+ * would read them as plain words costs more than the whole lookup here. */
+#define PTR_WORD(p) ((__u64)(p) - (__u64)&ag_path_epoch)
+
+/* The tag of an access (AG_CACHE_*) to f by task t in the current epoch, or
+ * 0 when its decision is not to be cached. Plain loads only, no helper. */
+static __always_inline __u64 cache_tag(struct task_struct *t, struct file *f, __u32 slot)
+{
+	struct dentry *d = f->f_path.dentry;
+	struct inode *ino = f->f_inode;
+	__u64 h;
+
+	if (ag_log_allowed_files || !ino || !d ||
+	    (ino->i_mode & S_IFMT) != S_IFREG || ino->i_nlink != 1 ||
+	    (d->d_flags & DCACHE_OP_REVALIDATE))
+		return 0;
+	h = tag_mix(ag_cache_seed, ag_path_epoch);
+	h = tag_mix(h, slot);
+	h = tag_mix(h, t->cgroups->dfl_cgrp->kn->id);	/* its cgroup */
+	h = tag_mix(h, PTR_WORD(f->f_path.mnt));	/* the way to the file */
+	h = tag_mix(h, PTR_WORD(d));
+	h = tag_mix(h, PTR_WORD(d->d_parent));
+	h = tag_mix(h, PTR_WORD(t->fs->root.mnt));	/* where its paths start */
+	h = tag_mix(h, PTR_WORD(t->fs->root.dentry));
+	h = tag_mix(h, PTR_WORD(t->nsproxy->mnt_ns));
+	return h ? h : 1;
+}
+
+static __always_inline bool cache_hit(struct file *f, __u32 slot, __u64 tag)
+{
+	struct open_cache *c;
+
+	if (!tag || slot > AG_CACHE_EXEC)
+		return false;
+	c = bpf_inode_storage_get(&open_cache, f->f_inode, 0, 0);
+	return c && c->tag[slot] == tag;
+}
+
+static __always_inline void cache_store(struct file *f, __u32 slot, __u64 tag)
+{
+	struct open_cache *c;
+
+	if (!tag || slot > AG_CACHE_EXEC)
+		return;
+	c = bpf_inode_storage_get(&open_cache, f->f_inode, 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (c)
+		c->tag[slot] = tag;
+}
+
+/* The session of a task the file hooks must judge, or NULL. The caller has
+ * checked under_root(). */
 static __always_inline struct ag_session *file_session(struct hook_req *hr, bool exec)
 {
 	struct ag_session *s;
 
-	if (!under_root())
-		return NULL;
 	s = current_session(&hr->cgid);
-	if (!s)
+	if (!s) {
+		hr->cgid = 0;
 		return NULL;
+	}
 	if (!chain_restricts(s, exec, &hr->pflags) && !ag_log_allowed_files)
-		return NULL;
+		return NULL;	/* hr->cgid says there was a session */
 	return s;
 }
 
@@ -1124,22 +1236,38 @@ int BPF_PROG(ag_file_open, struct file *file, int ret)
 {
 	struct hook_req hr = { .type = AG_EV_FILE_OPEN, .op = AG_FILE_OP_OPEN };
 	struct ag_session *s;
-	__u32 mode;
+	__u32 mode, slot;
+	__u64 tag;
+	int r;
 
 	if (ret)
 		return ret;
 	if (ag_lsm_probe_tgid && bpf_get_current_pid_tgid() >> 32 == ag_lsm_probe_tgid)
 		ag_lsm_probe_seen = 1;
-	s = file_session(&hr, false);
-	if (!s)
+	if (!under_root())
 		return 0;
 	mode = file->f_mode;
 	if ((mode & FMODE_EXEC) || (file->f_flags & __FMODE_EXEC))
 		return 0;	/* the exec itself: bprm_check_security judges it */
 	hr.access = mode & FMODE_WRITE ? AG_ACC_WRITE : AG_ACC_READ;
+	slot = hr.access == AG_ACC_WRITE ? AG_CACHE_WRITE : AG_CACHE_READ;
+	tag = cache_tag(bpf_get_current_task_btf(), file, slot);	/* before judging: its epoch */
+	if (cache_hit(file, slot, tag)) {
+		stat_inc(AG_STAT_FILE_CACHED);
+		return 0;
+	}
+	s = file_session(&hr, false);
+	if (!s) {
+		if (hr.cgid)	/* a session that does not restrict files */
+			cache_store(file, slot, tag);
+		return 0;
+	}
 	hr.dentry = (__u64)file->f_path.dentry;
 	hr.is_dir = (file->f_inode->i_mode & S_IFMT) == S_IFDIR;
-	return run_check((struct path *)&file->f_path, file->f_path.dentry, &hr, s);
+	r = run_check((struct path *)&file->f_path, file->f_path.dentry, &hr, s);
+	if (!r && hr.allowed)
+		cache_store(file, slot, tag);
+	return r;
 }
 
 SEC("lsm/bprm_check_security")
@@ -1149,17 +1277,32 @@ int BPF_PROG(ag_bprm_check, struct linux_binprm *bprm, int ret)
 			       .access = AG_ACC_EXEC };
 	struct ag_session *s;
 	struct file *f;
+	__u64 tag;
+	int r;
 
 	if (ret)
 		return ret;
-	s = file_session(&hr, true);
-	if (!s)
+	if (!under_root())
 		return 0;
 	f = bprm->file;
 	if (!f)
 		return -EPERM;	/* cannot happen; fail closed */
+	tag = cache_tag(bpf_get_current_task_btf(), f, AG_CACHE_EXEC);
+	if (cache_hit(f, AG_CACHE_EXEC, tag)) {
+		stat_inc(AG_STAT_FILE_CACHED);
+		return 0;
+	}
+	s = file_session(&hr, true);
+	if (!s) {
+		if (hr.cgid)
+			cache_store(f, AG_CACHE_EXEC, tag);
+		return 0;
+	}
 	hr.dentry = (__u64)f->f_path.dentry;
-	return run_check((struct path *)&f->f_path, f->f_path.dentry, &hr, s);
+	r = run_check((struct path *)&f->f_path, f->f_path.dentry, &hr, s);
+	if (!r && hr.allowed)
+		cache_store(f, AG_CACHE_EXEC, tag);
+	return r;
 }
 
 /* A path hook on (dir, dentry): the object is dentry, below dir. */
@@ -1170,6 +1313,8 @@ static __always_inline int path_hook(const struct path *dir, struct dentry *dent
 			       .is_dir = is_dir, .nested = nested };
 	struct ag_session *s;
 
+	if (!under_root())
+		return 0;
 	s = file_session(&hr, false);
 	if (!s)
 		return 0;
@@ -1201,6 +1346,7 @@ int BPF_PROG(ag_path_rmdir, const struct path *dir, struct dentry *dentry, int r
 {
 	if (ret)
 		return ret;
+	epoch_bump();
 	return path_hook(dir, dentry, AG_FILE_OP_RMDIR, true, false);
 }
 
@@ -1209,6 +1355,7 @@ int BPF_PROG(ag_path_unlink, const struct path *dir, struct dentry *dentry, int 
 {
 	if (ret)
 		return ret;
+	epoch_bump();
 	return path_hook(dir, dentry, AG_FILE_OP_UNLINK, dentry_is_dir(dentry), false);
 }
 
@@ -1228,6 +1375,8 @@ static __always_inline int whole_path_hook(const struct path *path, __u8 op)
 	struct ag_session *s;
 	struct dentry *d;
 
+	if (!under_root())
+		return 0;
 	s = file_session(&hr, false);
 	if (!s)
 		return 0;
@@ -1267,6 +1416,9 @@ int BPF_PROG(ag_path_link, struct dentry *old_dentry, const struct path *new_dir
 
 	if (ret)
 		return ret;
+	epoch_bump();
+	if (!under_root())
+		return 0;
 	s = file_session(&hr, false);
 	if (!s)
 		return 0;
@@ -1294,6 +1446,9 @@ int BPF_PROG(ag_path_rename, const struct path *old_dir, struct dentry *old_dent
 
 	if (ret)
 		return ret;
+	epoch_bump();
+	if (!under_root())
+		return 0;
 	s = file_session(&hr, false);
 	if (!s)
 		return 0;
@@ -1310,4 +1465,36 @@ int BPF_PROG(ag_path_rename, const struct path *old_dir, struct dentry *old_dent
 	hr.is_dir = new_is_dir;
 	hr.nested = new_is_dir || old_is_dir;
 	return run_check(NULL, new_dentry, &hr, s);
+}
+
+/* Mount changes move what a path names: they end the cache's epoch (see
+ * struct open_cache), for every task; they decide nothing. */
+SEC("lsm/sb_mount")
+int BPF_PROG(ag_sb_mount, const char *dev_name, const struct path *path, const char *type,
+	     unsigned long flags, void *data, int ret)
+{
+	epoch_bump();
+	return ret;
+}
+
+SEC("lsm/sb_umount")
+int BPF_PROG(ag_sb_umount, struct vfsmount *mnt, int flags, int ret)
+{
+	epoch_bump();
+	return ret;
+}
+
+SEC("lsm/move_mount")
+int BPF_PROG(ag_move_mount, const struct path *from_path, const struct path *to_path, int ret)
+{
+	epoch_bump();
+	return ret;
+}
+
+SEC("lsm/sb_pivotroot")
+int BPF_PROG(ag_sb_pivotroot, const struct path *old_path, const struct path *new_path,
+	     int ret)
+{
+	epoch_bump();
+	return ret;
 }

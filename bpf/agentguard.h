@@ -341,7 +341,8 @@ enum ag_stat {
 	AG_STAT_DECISIONS	= 1,
 	AG_STAT_DENIED		= 2,
 	AG_STAT_AUDITED		= 3,
-	AG_STAT_MAX		= 4,
+	AG_STAT_FILE_CACHED	= 4,	/* opens and execs allowed by the per-inode cache */
+	AG_STAT_MAX		= 5,
 };
 
 #endif /* AGENTGUARD_H */

@@ -1727,12 +1727,13 @@ static json_t *handle_status(struct daemon *d)
 			"cgroup_id", (json_int_t)s->cgid, "lineage", lin));
 	}
 	enforcer__stats(d->enf, st);
-	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I}}",
+	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"ok", 1, "host", d->hostname, "cgroup_root", d->root,
 		"agents", agents, "sessions", sessions, "probe", probe__to_json(&d->probe),
 		"counters", "decisions", (json_int_t)st[AG_STAT_DECISIONS],
 		"denied", (json_int_t)st[AG_STAT_DENIED],
 		"audited", (json_int_t)st[AG_STAT_AUDITED],
+		"file_cache_hits", (json_int_t)st[AG_STAT_FILE_CACHED],
 		"events_lost", (json_int_t)st[AG_STAT_EVENTS_LOST],
 		"log_entries", (json_int_t)log__size(d->log));
 }

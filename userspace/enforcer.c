@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -16,7 +17,7 @@
 #include "cgroup.h"
 
 #define NHOOKS_BASE	9	/* socket and tracepoint programs: always attached */
-#define NHOOKS_LSM	11	/* BPF LSM programs: where BPF LSM is active */
+#define NHOOKS_LSM	15	/* BPF LSM programs: where BPF LSM is active */
 #define NHOOKS		(NHOOKS_BASE + NHOOKS_LSM)
 
 struct enforcer {
@@ -60,6 +61,10 @@ static void hook_table(const struct agentguard_bpf *skel, struct hook_def t[NHOO
 		{ skel->progs.ag_path_chmod, "lsm/path_chmod", false },
 		{ skel->progs.ag_path_link, "lsm/path_link", false },
 		{ skel->progs.ag_path_rename, "lsm/path_rename", false },
+		{ skel->progs.ag_sb_mount, "lsm/sb_mount", false },
+		{ skel->progs.ag_sb_umount, "lsm/sb_umount", false },
+		{ skel->progs.ag_move_mount, "lsm/move_mount", false },
+		{ skel->progs.ag_sb_pivotroot, "lsm/sb_pivotroot", false },
 	};
 
 	memcpy(t, d, sizeof(d));
@@ -156,6 +161,7 @@ static struct agentguard_bpf *open_skel(const struct enforcer_opts *o, __u64 roo
 {
 	struct agentguard_bpf *skel = agentguard_bpf__open();
 	struct hook_def t[NHOOKS];
+	__u64 seed;
 
 	if (!skel)
 		return NULL;
@@ -181,6 +187,14 @@ static struct agentguard_bpf *open_skel(const struct enforcer_opts *o, __u64 roo
 	hook_table(skel, t);
 	for (int i = NHOOKS_BASE; i < NHOOKS; i++)
 		bpf_program__set_autoload(t[i].prog, lsm);
+	/* inode storage exists only where BPF LSM is built in */
+	bpf_map__set_autocreate(skel->maps.open_cache, lsm);
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed)) {
+		agentguard_bpf__destroy(skel);
+		errno = EIO;
+		return NULL;
+	}
+	skel->rodata->ag_cache_seed = seed;
 	return skel;
 }
 
@@ -439,6 +453,14 @@ static int inode_key(const struct mount_devs *md, const char *path, __u32 id,
 	return 0;
 }
 
+/* End the file decision cache's epoch (bpf/agentguard.bpf.c, struct
+ * open_cache): after every change of sessions or policies, so that no
+ * decision cached under the old ones is used again. */
+static void epoch_bump(struct enforcer *e)
+{
+	__atomic_fetch_add(&e->skel->bss->ag_path_epoch, 1, __ATOMIC_SEQ_CST);
+}
+
 int enforcer__set_policy(struct enforcer *e, __u32 id, const struct compiled_policy *cp)
 {
 	struct ag_net_key *nkeys = NULL;
@@ -515,6 +537,7 @@ int enforcer__set_policy(struct enforcer *e, __u32 id, const struct compiled_pol
 
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.policies), &id, &pol, BPF_ANY) < 0)
 		err = -errno;
+	epoch_bump(e);
 out:
 	if (err) {
 		del_net(e, id, cp, nn);
@@ -542,6 +565,7 @@ int enforcer__del_policy(struct enforcer *e, __u32 id, const struct compiled_pol
 	r = del_paths(e, id, cp, cp->npaths);
 	err = err ?: r;
 	r = del_inodes(e, id);
+	epoch_bump(e);
 	return err ?: r;
 }
 
@@ -559,6 +583,7 @@ int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_sessio
 {
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.sessions), &cgid, s, BPF_ANY) < 0)
 		return -errno;
+	epoch_bump(e);
 	return 0;
 }
 
@@ -567,6 +592,7 @@ int enforcer__del_session(struct enforcer *e, __u64 cgid)
 	if (bpf_map_delete_elem(bpf_map__fd(e->skel->maps.sessions), &cgid) < 0 &&
 	    errno != ENOENT)
 		return -errno;
+	epoch_bump(e);
 	return 0;
 }
 

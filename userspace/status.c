@@ -94,10 +94,12 @@ int cmd_status(int argc, char **argv)
 		}
 	}
 	x = json_object_get(resp, "counters");
-	printf("counters: decisions %lld, denied %lld, audited %lld, events lost %lld, log entries %lld\n",
+	printf("counters: decisions %lld, denied %lld, audited %lld, file cache hits %lld, "
+	       "events lost %lld, log entries %lld\n",
 	       json_integer_value(json_object_get(x, "decisions")),
 	       json_integer_value(json_object_get(x, "denied")),
 	       json_integer_value(json_object_get(x, "audited")),
+	       json_integer_value(json_object_get(x, "file_cache_hits")),
 	       json_integer_value(json_object_get(x, "events_lost")),
 	       json_integer_value(json_object_get(x, "log_entries")));
 	json_decref(resp);

@@ -138,6 +138,12 @@ M=$(mktemp -d /tmp/agf-manifests.XXXXXX)
 cp "$AG_FILES_MANIFESTS"/*.yaml "$M"/
 bench_manifest files-bench 1 >"$M/files-bench.yaml"
 bench_manifest files-bench-plain 0 >"$M/files-bench-plain.yaml"
+cache_manifest() { # DENY: the agent of the decision cache's reload check
+	printf 'apiVersion: agentguard.io/v1\nkind: Agent\nmetadata:\n  name: files-cache\n'
+	printf '  owner: tests@example.com\nspec:\n  files:\n    read: [/bin/, /ag/, %s/data/]\n' "$F"
+	printf '    deny: [%s]\n  exec:\n    allow: [/bin/busybox, /ag/bin/agfile]\n' "$1"
+}
+cache_manifest "$F/vault/" >"$M/files-cache.yaml"
 ag_start_daemon "$M"
 trap 'ag_cleanup; files_cleanup; rm -rf "$M"' EXIT
 
@@ -266,6 +272,86 @@ check "realistic tool agent: report written" "3" "$(echo "$out" | tr -d ' ')"
 check "realistic tool agent: report content" "a.txt 1" "$(head -n1 $F/scratch/tool/report.txt)"
 
 # ------------------------------------------------------------------------
+# The decision cache (bpf/agentguard.bpf.c, struct open_cache): an allowed
+# open is remembered per inode; nothing that changes what a path names or
+# what the policy says may leave a stale decision behind.
+
+cache_hits() {
+	"$AG_BIN" status --json | grep -o '"file_cache_hits": *[0-9]*' | grep -o '[0-9]*$'
+}
+# in_session AGENT OUT SCRIPT: run SCRIPT (busybox sh) as a session of AGENT in
+# the background, its output to OUT; it waits for $F/scratch/go between its
+# two halves (write "ok" into OUT first): go_wait
+go_wait="while [ ! -e $F/scratch/go ]; do sleep 0.05; done"
+in_session() {
+	rm -f "$F/scratch/go"
+	ag_run "$1" $AG_BUSYBOX sh -c "$3" >"$2" 2>&1 &
+	cache_pid=$!
+	i=0
+	while ! grep -q '^ok' "$2" 2>/dev/null; do
+		i=$((i + 1)); [ $i -lt 200 ] || break
+		sleep 0.05
+	done
+}
+session_done() { touch "$F/scratch/go"; wait "$cache_pid"; rm -f "$F/scratch/go"; }
+
+h0=$(cache_hits)
+check "cache: the same file read twice in a session" "ok alpha
+ok alpha" "$(run $AG_BUSYBOX sh -c "$A read $F/data/a.txt; $A read $F/data/a.txt")"
+h1=$(cache_hits)
+if [ -n "$h0" ] && [ -n "$h1" ] && [ "$h1" -gt "$h0" ]; then
+	ok "cache: the second read was allowed from the cache ($h0 -> $h1 hits)"
+else
+	notok "cache: the second read was allowed from the cache" "file_cache_hits '$h0' -> '$h1'"
+fi
+check "cache: a cached read does not allow a write" "ok alpha
+err EPERM" "$(run $AG_BUSYBOX sh -c "$A read $F/data/a.txt; $A open $F/data/a.txt w")"
+check "cache: a cached read does not carry over to another session" "err EPERM" \
+	"$(sub $A open $F/data/a.txt r)"
+
+# The directory of a cached file moves into a deny tree (by a process outside
+# the session): the same dentry and mount, a new path.
+mkdir -p "$F/data/mv" && echo moved >"$F/data/mv/x"
+in_session files-main "$AG_TMP/mv.out" "$A read $F/data/mv/x; $go_wait; $A read $F/vault/mv/x"
+mv "$F/data/mv" "$F/vault/mv"
+session_done
+check "cache: a cached file moved into a deny tree: EPERM" "ok moved
+err EPERM" "$(cat "$AG_TMP/mv.out")"
+
+# A mount moves (same vfsmount, same dentries) into a deny tree.
+mkdir -p "$F/data/mt" "$F/vault/mt"
+if mount -t tmpfs agf-mt "$F/data/mt" 2>/dev/null; then
+	echo mounted >"$F/data/mt/x"
+	in_session files-main "$AG_TMP/mt.out" "$A read $F/data/mt/x; $go_wait; $A read $F/vault/mt/x"
+	if mount --move "$F/data/mt" "$F/vault/mt" 2>/dev/null; then
+		session_done
+		check "cache: a cached file whose mount moved into a deny tree: EPERM" "ok mounted
+err EPERM" "$(cat "$AG_TMP/mt.out")"
+		umount "$F/vault/mt"
+	else
+		session_done
+		umount "$F/data/mt"
+		echo "skip - cache: mount --move is not supported here"
+	fi
+else
+	echo "skip - cache: cannot mount a tmpfs here"
+fi
+
+# A reload denies a file the live session has cached.
+in_session files-cache "$AG_TMP/rl.out" "$A read $F/data/a.txt; $go_wait; $A read $F/data/a.txt"
+n0=$("$AG_BIN" events --state-dir "$AG_STATE" --type manifest.loaded | grep -c files-cache)
+cache_manifest "$F/data/a.txt" >"$M/files-cache.yaml"
+kill -HUP "$AG_DAEMON"
+i=0
+while [ "$("$AG_BIN" events --state-dir "$AG_STATE" --type manifest.loaded | grep -c files-cache)" -le "$n0" ]; do
+	i=$((i + 1)); [ $i -lt 100 ] || break
+	sleep 0.1
+done
+session_done
+check "cache: a reload that denies a cached file: EPERM" "ok alpha
+err EPERM" "$(cat "$AG_TMP/rl.out")"
+
+# ------------------------------------------------------------------------
 # The log: every refusal, with its rule and operation
 
 ev="$AG_TMP/events.json"
@@ -302,6 +388,8 @@ if [ "$bind_ok" = 1 ]; then
 	evf "bind mount of a denied file" deny "$F/scratch/bm" read "files\\.deny\\[0\\]" open
 	evf "bind mount of a denied tree" deny "$F/scratch/vm/x" read "files\\.deny\\[2\\]" open
 fi
+evf "cache: moved into a deny tree" deny "$F/vault/mv/x" read "files\\.deny\\[2\\]" open
+evf "cache: a reload's deny" deny "$F/data/a.txt" read "files\\.deny\\[0\\]" open files-cache
 eve "exec denied" deny "$F/bin/other" "exec.default"
 eve "interpreter of a #! script" deny "$F/bin/interp" "exec.default"
 check_nogrep "logged: the allowed #! script itself is not a denial" \
