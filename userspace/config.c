@@ -40,6 +40,7 @@ int config__defaults(struct ag_config *cfg)
 	cfg->socket = strdup(CONFIG_DEFAULT_SOCKET);
 	cfg->cgroup_root = NULL;
 	cfg->log_allowed_file_opens = false;
+	cfg->watch_manifests = true;
 	cfg->ringbuf_bytes = AG_DEFAULT_RINGBUF_BYTES;
 	cfg->max_sessions = AG_DEFAULT_MAX_SESSIONS;
 	cfg->max_net_rules = AG_DEFAULT_MAX_NET_RULES;
@@ -248,13 +249,13 @@ static void cenum(struct cctx *c, const struct ynode *n, const char *key,
 enum ckey {
 	K_MANIFESTS, K_STATE_DIR, K_SOCKET, K_CGROUP_ROOT, K_LOG_FILE_OPENS,
 	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_FILE_FALLBACK,
-	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_COUNT,
+	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_WATCH, K_COUNT,
 };
 
 static const char *const ckeys[K_COUNT] = {
 	"manifests", "stateDir", "socket", "cgroupRoot", "logAllowedFileOpens",
 	"ringBufferBytes", "maxSessions", "maxNetRules", "checkpointIntervalMs",
-	"fileFallback", "fallbackDenialEvents", "fallbackDenialHook",
+	"fileFallback", "fallbackDenialEvents", "fallbackDenialHook", "watchManifests",
 };
 
 int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
@@ -352,11 +353,14 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 			n.denial_hook = e;
 			break;
 		}
+		case K_WATCH:
+			cbool(&c, v, ckeys[key], &n.watch_manifests);
+			break;
 		default:
 			cerr(&c, k, "unknown key %s at the top level (expected one of: manifests, "
 			     "stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 			     "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, "
-			     "fallbackDenialEvents, fallbackDenialHook)",
+			     "fallbackDenialEvents, fallbackDenialHook, watchManifests)",
 			     ymsg__quote(q, k->str, k->len));
 			break;
 		}

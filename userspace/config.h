@@ -59,6 +59,7 @@ struct ag_config {
 	char *socket;			/* socket: shorter than CONFIG_SOCKET_LEN */
 	char *cgroup_root;		/* cgroupRoot */
 	bool log_allowed_file_opens;	/* logAllowedFileOpens */
+	bool watch_manifests;		/* watchManifests: reload when the directory changes */
 	__u32 ringbuf_bytes;		/* ringBufferBytes: power of two, 64 KiB..1 GiB */
 	__u32 max_sessions;		/* maxSessions: 1..CONFIG_MAX_SESSIONS_MAX */
 	__u32 max_net_rules;		/* maxNetRules: 1..CONFIG_MAX_NET_RULES_MAX */

@@ -162,6 +162,8 @@ struct daemon {
 	__u64 last_commit_ms;
 	bool stop;
 	bool reload;
+	int manifests_wd;		/* inotify watch on the manifest directory, or -1 */
+	__u64 reload_at_ms;		/* a change there was seen: reload then (0: none) */
 };
 
 /* epoll tags */
@@ -1911,6 +1913,31 @@ static void accept_clients(struct daemon *d)
 	}
 }
 
+/* An event of the manifest directory's watch: reload once the directory has
+ * been quiet for MANIFESTS_SETTLE_MS, so that a file written in several
+ * pieces, or a set of files changed together, is read whole and once.
+ * Only *.yaml names (and the directory itself, e.g. a ConfigMap's `..data`
+ * swap) count. The directory gone or moved: say so, keep what is loaded. */
+#define MANIFESTS_SETTLE_MS	200
+
+static void manifests_changed(struct daemon *d, const struct inotify_event *ie)
+{
+	size_t n = ie->len ? strlen(ie->name) : 0;
+
+	if (ie->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+		if (ie->mask & IN_IGNORED) {
+			d->manifests_wd = -1;
+			errmsg("warning: '%s' is gone: no longer watched (reload with SIGHUP)",
+			       d->cfg.manifests);
+		}
+		return;
+	}
+	if (n && !(ie->mask & IN_ISDIR) && !(n > 5 && !strcmp(ie->name + n - 5, ".yaml")) &&
+	    ie->name[0] != '.')
+		return;	/* an editor's swap file, a README, ... */
+	d->reload_at_ms = d->now_ms + MANIFESTS_SETTLE_MS;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Set-up                                                                    */
 
@@ -2247,6 +2274,18 @@ int cmd_daemon(int argc, char **argv)
 	epoll_add(d, d->tfd, TAG_TIMER);
 	epoll_add(d, d->infd, TAG_INOTIFY);
 	epoll_add(d, enforcer__ringbuf_fd(d->enf), TAG_RINGBUF);
+	d->manifests_wd = -1;
+	if (d->cfg.watch_manifests) {
+		/* Every change of a name in the directory, including the atomic
+		 * rename editors and ConfigMap volumes (`..data`) use. */
+		d->manifests_wd = inotify_add_watch(d->infd, d->cfg.manifests,
+						    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM |
+						    IN_DELETE | IN_CREATE | IN_ATTRIB |
+						    IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR);
+		if (d->manifests_wd < 0)
+			errmsg("warning: cannot watch '%s' (%s): reload with SIGHUP",
+			       d->cfg.manifests, strerror(errno));
+	}
 	commit(d);
 
 	printf("ready\n");
@@ -2290,11 +2329,16 @@ int cmd_daemon(int argc, char **argv)
 				while ((len = read(d->infd, buf, sizeof(buf))) > 0) {
 					for (char *p = buf; p < buf + len;) {
 						struct inotify_event *ie = (void *)p;
-						struct session *s = session_by_wd(d, ie->wd);
+						struct session *s;
 
+						p += sizeof(*ie) + ie->len;
+						if (ie->wd == d->manifests_wd && d->manifests_wd >= 0) {
+							manifests_changed(d, ie);
+							continue;
+						}
+						s = session_by_wd(d, ie->wd);
 						if (s && cgroup__populated(s->path) == 0)
 							session_end(d, s, "cgroup empty", false);
-						p += sizeof(*ie) + ie->len;
 					}
 				}
 			} else if (tag >= TAG_CLIENT && tag < TAG_CLIENT + MAX_CLIENTS) {
@@ -2303,6 +2347,10 @@ int cmd_daemon(int argc, char **argv)
 				if (ci < d->nclients)
 					client_readable(d, ci);
 			}
+		}
+		if (d->reload_at_ms && d->now_ms >= d->reload_at_ms) {
+			d->reload_at_ms = 0;
+			d->reload = true;
 		}
 		if (d->reload) {
 			d->reload = false;

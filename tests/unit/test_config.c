@@ -34,6 +34,7 @@ static void test_defaults(void **state)
 	assert_int_equal(cfg.max_sessions, AG_DEFAULT_MAX_SESSIONS);
 	assert_int_equal(cfg.max_net_rules, AG_DEFAULT_MAX_NET_RULES);
 	assert_int_equal(cfg.checkpoint_interval_ms, 1000);
+	assert_true(cfg.watch_manifests);
 
 	assert_int_equal(config__set_str(&cfg.socket, "/tmp/x.sock"), 0);
 	assert_string_equal(cfg.socket, "/tmp/x.sock");
@@ -57,7 +58,9 @@ static void test_full(void **state)
 			       "ringBufferBytes: 16777216\n"
 			       "maxSessions: 100\n"
 			       "maxNetRules: 1000000\n"
-			       "checkpointIntervalMs: 250\n", &cfg, &dl), 0);
+			       "checkpointIntervalMs: 250\n"
+			       "watchManifests: false\n", &cfg, &dl), 0);
+	assert_false(cfg.watch_manifests);
 	assert_int_equal(dl.n, 0);
 	assert_string_equal(cfg.manifests, "/srv/agents.d");
 	assert_string_equal(cfg.state_dir, "/srv/state");
@@ -110,7 +113,9 @@ static const struct bad bads[] = {
 	{ "manifest: /x\n", 1, 1, "unknown key 'manifest' at the top level (expected one of: "
 	  "manifests, stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 	  "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, fallbackDenialEvents, "
-	  "fallbackDenialHook)" },
+	  "fallbackDenialHook, watchManifests)" },
+	{ "watchManifests: 1\n", 1, 17,
+	  "expected true or false for 'watchManifests', got an integer '1'" },
 	{ "stateDir: var/lib/x\n", 1, 11,
 	  "relative path 'var/lib/x' for 'stateDir' (paths must be absolute)" },
 	{ "manifests: [/a, /b]\n", 1, 12,
