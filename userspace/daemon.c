@@ -111,11 +111,18 @@ struct proc_info {
 	struct proc_info *hnext;
 };
 
+/* Supplementary groups of a client beyond this many are not looked at: a
+ * caller in more groups can only be refused for a group it is in, never
+ * admitted for one it is not. */
+#define CLIENT_MAX_GROUPS	256
+
 struct client {
 	int fd;
 	pid_t pid;
 	uid_t uid;
 	gid_t gid;
+	gid_t groups[CLIENT_MAX_GROUPS];	/* supplementary groups (SO_PEERGROUPS) */
+	int ngroups;
 	int pidfd;
 	int send_fd;			/* passed with the next response, then closed */
 	char *buf;
@@ -1133,8 +1140,10 @@ static void read_proc_str(pid_t pid, const char *what, char *buf, size_t len)
 	buf[strcspn(buf, "\n")] = 0;
 }
 
-/* May the caller start sessions of a? root always; else session.users and
- * session.groups (names resolved now, so renamed accounts follow). */
+/* May the caller start sessions of a? root always; else session.users (its
+ * uid) and session.groups (its gid and supplementary groups, as the kernel
+ * gave them with the connection). Names are resolved now, so renamed
+ * accounts follow. */
 static bool caller_allowed(const struct client *c, const struct manifest *m)
 {
 	if (c->uid == 0)
@@ -1154,16 +1163,6 @@ static bool caller_allowed(const struct client *c, const struct manifest *m)
 			return true;
 	}
 	if (m->session.ngroups) {
-		gid_t groups[256];
-		int ng = 256;
-		struct passwd *pw = getpwuid(c->uid);
-
-		if (pw && getgrouplist(pw->pw_name, c->gid, groups, &ng) < 0)
-			ng = 0;
-		if (!pw) {
-			groups[0] = c->gid;
-			ng = 1;
-		}
 		for (size_t i = 0; i < m->session.ngroups; i++) {
 			const struct manifest_principal *g = &m->session.groups[i];
 			gid_t want;
@@ -1177,8 +1176,10 @@ static bool caller_allowed(const struct client *c, const struct manifest *m)
 					continue;
 				want = gr->gr_gid;
 			}
-			for (int k = 0; k < ng; k++)
-				if (groups[k] == want)
+			if (c->gid == want)
+				return true;
+			for (int k = 0; k < c->ngroups; k++)
+				if (c->groups[k] == want)
 					return true;
 		}
 	}
@@ -1881,6 +1882,14 @@ static void accept_clients(struct daemon *d)
 		c->pid = cr.pid;
 		c->uid = cr.uid;
 		c->gid = cr.gid;
+		{
+			/* the groups the kernel holds for the peer: not what
+			 * /etc/group says its user name is in */
+			socklen_t gl = sizeof(c->groups);
+
+			if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, c->groups, &gl) == 0)
+				c->ngroups = gl / sizeof(gid_t);
+		}
 		c->buf = malloc(PROTO_MAX_FRAME);
 		/* Pin the peer's identity now: SO_PEERPIDFD (Linux 6.5), else
 		 * pidfd_open. A pid reused later cannot pass for it. */
