@@ -23,8 +23,20 @@ int config__set_str(char **dst, const char *s)
 	return 0;
 }
 
+static void adopt_free(struct config_adopt *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].agent);
+		free(v[i].cgroup);
+	}
+	free(v);
+}
+
 void config__free(struct ag_config *cfg)
 {
+	adopt_free(cfg->adopt, cfg->nadopt);
+	cfg->adopt = NULL;
+	cfg->nadopt = 0;
 	free(cfg->manifests);
 	free(cfg->state_dir);
 	free(cfg->socket);
@@ -204,6 +216,82 @@ static void cbool(struct cctx *c, const struct ynode *n, const char *key, bool *
 	*out = n->str[0] == 't' || n->str[0] == 'T';
 }
 
+/* adopt: a sequence of {agent: NAME, cgroup: PATH}. On success *out (n
+ * entries) replaces nothing yet: the caller swaps it in. */
+static void cadopt(struct cctx *c, const struct ynode *n, struct config_adopt **out,
+		   size_t *nout)
+{
+	struct config_adopt *v;
+	char q[300];
+	int nerr = c->nerr;
+
+	if (n->type != YNODE_SEQ) {
+		ctype(c, n, "adopt", "a sequence of {agent, cgroup}");
+		return;
+	}
+	if (n->n > CONFIG_MAX_ADOPT) {
+		cerr(c, n, "too many entries in 'adopt' (%zu, limit %u)", n->n, CONFIG_MAX_ADOPT);
+		return;
+	}
+	v = calloc(n->n ? n->n : 1, sizeof(*v));
+	if (!v) {
+		c->nomem = true;
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *e = n->items[i];
+		const struct ynode *agent = NULL, *cg = NULL;
+
+		if (e->type != YNODE_MAP) {
+			ctype(c, e, "adopt", "a mapping {agent, cgroup}");
+			continue;
+		}
+		for (size_t k = 0; k < e->n; k++) {
+			const struct ynode *key = e->items[2 * k], *val = e->items[2 * k + 1];
+
+			if (key->type == YNODE_SCALAR && key->len == 5 && !memcmp(key->str, "agent", 5))
+				agent = val;
+			else if (key->type == YNODE_SCALAR && key->len == 6 &&
+				 !memcmp(key->str, "cgroup", 6))
+				cg = val;
+			else if (key->type == YNODE_SCALAR)
+				cerr(c, key, "unknown key %s in 'adopt' (expected agent, cgroup)",
+				     ymsg__quote(q, key->str, key->len));
+		}
+		if (!agent || !cg) {
+			cerr(c, e, "missing '%s' in 'adopt'", agent ? "cgroup" : "agent");
+			continue;
+		}
+		if (agent->type != YNODE_SCALAR || yscalar__type(agent) != YSCALAR_STR ||
+		    strlen(agent->str) != agent->len || !manifest__valid_name(agent->str)) {
+			if (agent->type == YNODE_SCALAR)
+				cerr(c, agent, "invalid agent name %s in 'adopt'",
+				     ymsg__quote(q, agent->str, agent->len));
+			else
+				ctype(c, agent, "agent", "an agent name");
+			continue;
+		}
+		cpath(c, cg, "cgroup", &v[i].cgroup, CONFIG_PATH_LEN, false);
+		v[i].agent = strndup(agent->str, agent->len);
+		if (!v[i].agent)
+			c->nomem = true;
+		for (size_t k = 0; v[i].cgroup && k < i; k++) {
+			if (v[k].cgroup && !strcmp(v[k].cgroup, v[i].cgroup)) {
+				cerr(c, cg, "cgroup %s is in 'adopt' twice",
+				     ymsg__quote(q, cg->str, cg->len));
+				break;
+			}
+		}
+	}
+	if (c->nerr != nerr || c->nomem) {
+		adopt_free(v, n->n);
+		return;
+	}
+	adopt_free(*out, *nout);
+	*out = v;
+	*nout = n->n;
+}
+
 static const char *const file_fallback_names[] = { "landlock", "refuse", "observe" };
 static const char *const denial_events_names[] = { "sessions", "always", "off" };
 static const char *const denial_hook_names[] = { "auto", "syscalls", "sys_exit" };
@@ -249,13 +337,14 @@ static void cenum(struct cctx *c, const struct ynode *n, const char *key,
 enum ckey {
 	K_MANIFESTS, K_STATE_DIR, K_SOCKET, K_CGROUP_ROOT, K_LOG_FILE_OPENS,
 	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_FILE_FALLBACK,
-	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_WATCH, K_COUNT,
+	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_WATCH, K_ADOPT, K_COUNT,
 };
 
 static const char *const ckeys[K_COUNT] = {
 	"manifests", "stateDir", "socket", "cgroupRoot", "logAllowedFileOpens",
 	"ringBufferBytes", "maxSessions", "maxNetRules", "checkpointIntervalMs",
 	"fileFallback", "fallbackDenialEvents", "fallbackDenialHook", "watchManifests",
+	"adopt",
 };
 
 int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
@@ -265,6 +354,8 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 	const struct ynode *root, *v;
 	char *str[K_CGROUP_ROOT + 1] = { NULL };
 	struct ag_config n;
+	struct config_adopt *adopt = NULL;
+	size_t nadopt = 0;
 	unsigned long long u;
 	struct ydoc *doc;
 	char q[300];
@@ -356,11 +447,14 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 		case K_WATCH:
 			cbool(&c, v, ckeys[key], &n.watch_manifests);
 			break;
+		case K_ADOPT:
+			cadopt(&c, v, &adopt, &nadopt);
+			break;
 		default:
 			cerr(&c, k, "unknown key %s at the top level (expected one of: manifests, "
 			     "stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 			     "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, "
-			     "fallbackDenialEvents, fallbackDenialHook, watchManifests)",
+			     "fallbackDenialEvents, fallbackDenialHook, watchManifests, adopt)",
 			     ymsg__quote(q, k->str, k->len));
 			break;
 		}
@@ -369,7 +463,13 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 	if (c.nerr || c.nomem) {
 		for (int i = 0; i <= K_CGROUP_ROOT; i++)
 			free(str[i]);
+		adopt_free(adopt, nadopt);
 		return c.nomem ? -ENOMEM : -EINVAL;
+	}
+	if (adopt) {
+		adopt_free(n.adopt, n.nadopt);
+		n.adopt = adopt;
+		n.nadopt = nadopt;
 	}
 	if (str[K_MANIFESTS]) {
 		free(n.manifests);

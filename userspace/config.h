@@ -51,6 +51,15 @@ enum denial_hook {
 	DENIAL_HOOK_SYS_EXIT,		/* tp_btf/sys_exit, every syscall runs the program */
 };
 
+#define CONFIG_MAX_ADOPT		256
+
+/* adopt: a cgroup made a session of an agent whenever it exists and holds
+ * processes (agentguard adopt, docs/adopt.md). */
+struct config_adopt {
+	char *agent;
+	char *cgroup;			/* absolute path below the cgroup2 mount */
+};
+
 /* Every string is owned by the struct (free with config__free); cgroup_root
  * NULL or "" means "<cgroup2 mount>/agentguard". */
 struct ag_config {
@@ -60,6 +69,8 @@ struct ag_config {
 	char *cgroup_root;		/* cgroupRoot */
 	bool log_allowed_file_opens;	/* logAllowedFileOpens */
 	bool watch_manifests;		/* watchManifests: reload when the directory changes */
+	struct config_adopt *adopt;	/* adopt: [{agent, cgroup}, ...] */
+	size_t nadopt;
 	__u32 ringbuf_bytes;		/* ringBufferBytes: power of two, 64 KiB..1 GiB */
 	__u32 max_sessions;		/* maxSessions: 1..CONFIG_MAX_SESSIONS_MAX */
 	__u32 max_net_rules;		/* maxNetRules: 1..CONFIG_MAX_NET_RULES_MAX */

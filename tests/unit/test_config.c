@@ -113,7 +113,7 @@ static const struct bad bads[] = {
 	{ "manifest: /x\n", 1, 1, "unknown key 'manifest' at the top level (expected one of: "
 	  "manifests, stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 	  "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, fallbackDenialEvents, "
-	  "fallbackDenialHook, watchManifests)" },
+	  "fallbackDenialHook, watchManifests, adopt)" },
 	{ "watchManifests: 1\n", 1, 17,
 	  "expected true or false for 'watchManifests', got an integer '1'" },
 	{ "stateDir: var/lib/x\n", 1, 11,
@@ -143,6 +143,17 @@ static const struct bad bads[] = {
 	{ "- manifests: /x\n", 1, 1, "expected a mapping at the top level, got a sequence" },
 	{ "socket: &s /x\n", 1, 9, "anchors and aliases are not allowed" },
 	{ "socket: [/x\n", 2, 1, "invalid YAML" },
+	{ "adopt: web\n", 1, 8, "expected a sequence of {agent, cgroup} for 'adopt', got a string 'web'" },
+	{ "adopt:\n  - web\n", 2, 5, "expected a mapping {agent, cgroup} for 'adopt'" },
+	{ "adopt:\n  - agent: web\n", 2, 5, "missing 'cgroup' in 'adopt'" },
+	{ "adopt:\n  - {cgroup: /sys/fs/cgroup/x}\n", 2, 5, "missing 'agent' in 'adopt'" },
+	{ "adopt:\n  - {agent: web, cgroup: /x, unit: y}\n", 2, 30,
+	  "unknown key 'unit' in 'adopt' (expected agent, cgroup)" },
+	{ "adopt:\n  - {agent: Web_1, cgroup: /x}\n", 2, 13, "invalid agent name 'Web_1' in 'adopt'" },
+	{ "adopt:\n  - {agent: web, cgroup: sys/fs}\n", 2, 26,
+	  "relative path 'sys/fs' for 'cgroup' (paths must be absolute)" },
+	{ "adopt:\n  - {agent: a, cgroup: /x}\n  - {agent: b, cgroup: /x}\n", 3, 24,
+	  "cgroup '/x' is in 'adopt' twice" },
 };
 
 static void test_errors(void **state)
@@ -167,6 +178,33 @@ static void test_errors(void **state)
 		diag_list__free(&dl);
 		config__free(&cfg);
 	}
+}
+
+static void test_adopt(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(cfg.nadopt, 0);
+	assert_int_equal(parse("adopt:\n"
+			       "  - agent: web-agent\n"
+			       "    cgroup: /sys/fs/cgroup/system.slice/web-agent.service\n"
+			       "  - {cgroup: '/sys/fs/cgroup/machine.slice/c1', agent: c1}\n",
+			       &cfg, &dl), 0);
+	assert_int_equal(dl.n, 0);
+	assert_int_equal(cfg.nadopt, 2);
+	assert_string_equal(cfg.adopt[0].agent, "web-agent");
+	assert_string_equal(cfg.adopt[0].cgroup, "/sys/fs/cgroup/system.slice/web-agent.service");
+	assert_string_equal(cfg.adopt[1].agent, "c1");
+	assert_string_equal(cfg.adopt[1].cgroup, "/sys/fs/cgroup/machine.slice/c1");
+	/* a bad list leaves the good one in place */
+	assert_int_equal(parse("adopt:\n  - {agent: x}\n", &cfg, &dl), -EINVAL);
+	assert_int_equal(cfg.nadopt, 2);
+	assert_string_equal(cfg.adopt[1].agent, "c1");
+	diag_list__free(&dl);
+	config__free(&cfg);
+	assert_null(cfg.adopt);
 }
 
 /* Any error leaves cfg as it was, and every error is reported. */
@@ -258,6 +296,7 @@ int main(void)
 		cmocka_unit_test(test_full),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_error_leaves_cfg),
 		cmocka_unit_test(test_fallback_keys),
 		cmocka_unit_test(test_file),
