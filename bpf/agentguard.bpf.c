@@ -104,7 +104,55 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/*
+ * Adopted cgroups (`agentguard adopt`): sessions outside the agentguard root,
+ * made by something else (a systemd unit, a container runtime). `adopted`
+ * holds their cgroup ids; ag_adopted_levels has bit L set when one of them is
+ * at level L, and ag_adopted_min_level is the shallowest. Written by the
+ * daemon before the session is added, cleared after it is removed. With
+ * nothing adopted, in_scope() is under_root(): one helper call.
+ */
+#define AG_MAX_ADOPTED	1024
+#define AG_MAX_LEVEL	31
+
+__u32 ag_adopted_levels = 0;
+__u32 ag_adopted_min_level = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AG_MAX_ADOPTED);
+	__type(key, __u64);
+	__type(value, __u32);	/* its level */
+} adopted SEC(".maps");
+
+static __always_inline bool in_scope(void);
+#define AG_IN_SCOPE()	in_scope()
+#define AG_WALK_START()	(ag_adopted_levels && ag_adopted_min_level <= ag_root_level ? \
+			 ag_adopted_min_level : ag_root_level + 1)
+
 #include "common.bpf.h"
+
+/* Below the agentguard root, or below (or in) an adopted cgroup? */
+static __always_inline bool in_scope(void)
+{
+	__u32 mask;
+
+	if (under_root())
+		return true;
+	mask = ag_adopted_levels;
+	if (!mask)
+		return false;
+	for (__u32 l = 1; l <= AG_MAX_LEVEL; l++) {
+		__u64 id;
+
+		if (!(mask & (1u << l)))
+			continue;
+		id = bpf_get_current_ancestor_cgroup_id(l);
+		if (id && bpf_map_lookup_elem(&adopted, &id))
+			return true;
+	}
+	return false;
+}
 
 static __always_inline struct ag_session *current_session(__u64 *cgid)
 {
@@ -437,7 +485,7 @@ int BPF_PROG(ag_fork, struct task_struct *parent, struct task_struct *child)
 	struct ag_proc *pp, cp = {};
 	__u32 ptgid, ctgid;
 
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	ptgid = BPF_CORE_READ(parent, tgid);
 	ctgid = BPF_CORE_READ(child, tgid);
@@ -463,7 +511,7 @@ int BPF_PROG(ag_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	__u32 tgid;
 	long n;
 
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	s = current_session(&cgid);
 	if (!s)
@@ -515,7 +563,7 @@ int BPF_PROG(ag_exit, struct task_struct *p)
 	__u64 cgid = 0;
 	__u32 tgid;
 
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid))
 		return 0;	/* a thread, not the process */
@@ -1216,7 +1264,7 @@ static __always_inline void cache_store(struct file *f, __u32 slot, __u64 tag)
 }
 
 /* The session of a task the file hooks must judge, or NULL. The caller has
- * checked under_root(). */
+ * checked in_scope(). */
 static __always_inline struct ag_session *file_session(struct hook_req *hr, bool exec)
 {
 	struct ag_session *s;
@@ -1244,7 +1292,7 @@ int BPF_PROG(ag_file_open, struct file *file, int ret)
 		return ret;
 	if (ag_lsm_probe_tgid && bpf_get_current_pid_tgid() >> 32 == ag_lsm_probe_tgid)
 		ag_lsm_probe_seen = 1;
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	mode = file->f_mode;
 	if ((mode & FMODE_EXEC) || (file->f_flags & __FMODE_EXEC))
@@ -1282,7 +1330,7 @@ int BPF_PROG(ag_bprm_check, struct linux_binprm *bprm, int ret)
 
 	if (ret)
 		return ret;
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	f = bprm->file;
 	if (!f)
@@ -1313,7 +1361,7 @@ static __always_inline int path_hook(const struct path *dir, struct dentry *dent
 			       .is_dir = is_dir, .nested = nested };
 	struct ag_session *s;
 
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	s = file_session(&hr, false);
 	if (!s)
@@ -1375,7 +1423,7 @@ static __always_inline int whole_path_hook(const struct path *path, __u8 op)
 	struct ag_session *s;
 	struct dentry *d;
 
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	s = file_session(&hr, false);
 	if (!s)
@@ -1417,7 +1465,7 @@ int BPF_PROG(ag_path_link, struct dentry *old_dentry, const struct path *new_dir
 	if (ret)
 		return ret;
 	epoch_bump();
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	s = file_session(&hr, false);
 	if (!s)
@@ -1447,7 +1495,7 @@ int BPF_PROG(ag_path_rename, const struct path *old_dir, struct dentry *old_dent
 	if (ret)
 		return ret;
 	epoch_bump();
-	if (!under_root())
+	if (!in_scope())
 		return 0;
 	s = file_session(&hr, false);
 	if (!s)

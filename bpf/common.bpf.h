@@ -23,6 +23,14 @@ static __always_inline bool under_root(void)
 	return bpf_get_current_ancestor_cgroup_id(ag_root_level) == ag_root_cgid;
 }
 
+/* An object that also judges cgroups outside the root (adopted ones) defines
+ * AG_IN_SCOPE() (below the root or an adopted cgroup?) and AG_WALK_START()
+ * (the shallowest level a session cgroup can be at). */
+#ifndef AG_IN_SCOPE
+#define AG_IN_SCOPE()	under_root()
+#define AG_WALK_START()	(ag_root_level + 1)
+#endif
+
 /* The value of `map` (keyed by session cgroup id) for the current task: its
  * own cgroup's, else the deepest session cgroup above it (the agent made
  * cgroups below its session). NULL outside every session. */
@@ -30,16 +38,18 @@ static __always_inline void *session_lookup(void *map, __u64 *cgid)
 {
 	void *s, *found = NULL;
 	__u64 id = bpf_get_current_cgroup_id();
+	__u32 start;
 
 	s = bpf_map_lookup_elem(map, &id);
 	if (s) {
 		*cgid = id;
 		return s;
 	}
-	if (!under_root())
+	if (!AG_IN_SCOPE())
 		return NULL;
-	for (__u32 i = 1; i <= AG_MAX_CGROUP_DEPTH; i++) {
-		__u64 anc = bpf_get_current_ancestor_cgroup_id(ag_root_level + i);
+	start = AG_WALK_START();
+	for (__u32 i = 0; i < AG_MAX_CGROUP_DEPTH; i++) {
+		__u64 anc = bpf_get_current_ancestor_cgroup_id(start + i);
 
 		if (!anc || anc == id)
 			break;

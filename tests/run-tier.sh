@@ -73,7 +73,7 @@ run_vm() {
 		"$BUILD/tests/agfile=bin/agfile" \
 		tests/lib.sh=aglib.sh tests/kernel/10-network.sh=network.sh \
 		tests/kernel/manifests=manifests policies=policies \
-		tests/kernel/50-files-lsm.sh=files-lsm.sh \
+		tests/kernel/50-files-lsm.sh=files-lsm.sh tests/kernel/65-adopt.sh=adopt.sh \
 		tests/kernel/files-manifests=files-manifests \
 		>"$out" 2>&1
 	rc=$?

@@ -8,6 +8,7 @@ pkgs=(
 	libbpf-dev bpftool libelf-dev zlib1g-dev
 	libssl-dev libyaml-dev libjansson-dev libcmocka-dev
 	iproute2 python3
+	python3-jwt python3-cryptography	# an independent ES256 JWT verifier for the tests
 	qemu-system-x86 busybox-static cpio
 )
 

@@ -9,10 +9,12 @@
 
 int cmd_daemon(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_adopt(int argc, char **argv);
 int cmd_status(int argc, char **argv);
 int cmd_probe(int argc, char **argv);
 int cmd_manifest(int argc, char **argv);
 int cmd_log(int argc, char **argv);
 int cmd_events(int argc, char **argv);
+int cmd_token(int argc, char **argv);
 
 #endif

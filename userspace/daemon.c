@@ -41,6 +41,7 @@
 #include <jansson.h>
 
 #include "agentguard.h"
+#include "attest.h"
 #include "cgroup.h"
 #include "compile.h"
 #include "config.h"
@@ -54,9 +55,11 @@
 #include "manifest.h"
 #include "probe.h"
 #include "proto.h"
+#include "token.h"
 #include "version.h"
 
 #define AG_TICK_MS		10
+#define ADOPT_SCAN_MS		1000	/* how often the config's adopt cgroups are looked for */
 #define MAX_CLIENTS		128
 #define CLIENT_TIMEOUT_MS	10000
 #define SESSION_BUCKETS		4096
@@ -98,6 +101,9 @@ struct session {
 	struct ll_plan *ll;		/* the Landlock plan of this level, or NULL */
 	bool observed;			/* this level is watched, not enforced (audit) */
 	__u32 fb_flags;			/* registered with the fallback programs */
+	/* a cgroup made by something else (agentguard adopt): never killed
+	 * nor removed by agentguard */
+	struct enforcer_adopted *adopted;
 	struct session *hnext;		/* hash chain by cgid */
 	struct session *next, *prev;	/* list of all */
 };
@@ -156,6 +162,8 @@ struct daemon {
 	struct ag_log *log;
 	struct jsonw jw;
 	bool log_failed;
+	struct token_key *tkey;		/* signs identity tokens */
+	struct exe_cache *exes;		/* SHA-256 of callers' executables */
 
 	int epfd, lfd, sigfd, tfd, infd, rootlock;
 	struct client clients[MAX_CLIENTS];
@@ -170,6 +178,8 @@ struct daemon {
 	bool stop;
 	bool reload;
 	int manifests_wd;		/* inotify watch on the manifest directory, or -1 */
+	int nadopted;			/* live sessions on adopted cgroups */
+	__u64 adopt_scan_ms;		/* last look for the config's adopt cgroups */
 	__u64 reload_at_ms;		/* a change there was seen: reload then (0: none) */
 };
 
@@ -366,6 +376,7 @@ static void drain_events(struct daemon *d);
 static void session_end(struct daemon *d, struct session *s, const char *reason, bool kill)
 {
 	struct session *c, *n;
+	bool was_adopted = s->adopted != NULL;
 
 	for (c = d->sessions; c; c = n) {
 		n = c->next;
@@ -374,10 +385,15 @@ static void session_end(struct daemon *d, struct session *s, const char *reason,
 			n = d->sessions;	/* the list changed */
 		}
 	}
-	if (kill)
+	if (kill && !s->adopted)
 		cgroup__kill(s->path);
 	drain_events(d);
 	enforcer__del_session(d->enf, s->cgid);
+	if (s->adopted) {
+		enforcer__unadopt(d->enf, s->adopted);
+		s->adopted = NULL;
+		d->nadopted--;
+	}
 	if (s->fb_flags)
 		fallback__session_del(d->fb, s->cgid);
 	if (s->wd >= 0)
@@ -391,8 +407,8 @@ static void session_end(struct daemon *d, struct session *s, const char *reason,
 		emit(d, &e);
 	}
 	/* A populated cgroup cannot be removed; after a kill it empties within
-	 * moments, so retry briefly. */
-	for (int i = 0; i < 100 && cgroup__rmdir_tree(s->path) == -EBUSY; i++)
+	 * moments, so retry briefly. An adopted one belongs to its maker. */
+	for (int i = 0; !was_adopted && i < 100 && cgroup__rmdir_tree(s->path) == -EBUSY; i++)
 		usleep(10000);
 	session_unlink(d, s);
 	s->agent = NULL;
@@ -1189,6 +1205,20 @@ static bool caller_allowed(const struct client *c, const struct manifest *m)
 /* The session the process pid is in (its cgroup or the deepest session
  * cgroup above it), or NULL. *inside is set when the process is anywhere
  * below the agentguard root. */
+/* Is path an adopted session's cgroup or below one? */
+static bool adopted_prefix(struct daemon *d, const char *path)
+{
+	if (!d->nadopted)
+		return false;
+	for (struct session *s = d->sessions; s; s = s->next) {
+		size_t n = strlen(s->path);
+
+		if (s->adopted && !strncmp(path, s->path, n) && (!path[n] || path[n] == '/'))
+			return true;
+	}
+	return false;
+}
+
 static struct session *session_of_pid(struct daemon *d, pid_t pid, bool *inside)
 {
 	char rel[PATH_MAX], full[PATH_MAX * 2];
@@ -1198,8 +1228,12 @@ static struct session *session_of_pid(struct daemon *d, pid_t pid, bool *inside)
 	if (cgroup__of_pid(pid, rel, sizeof(rel)))
 		return NULL;
 	snprintf(full, sizeof(full), "%s%s", d->cg_mount, strcmp(rel, "/") ? rel : "");
-	if (strncmp(full, d->root, rootlen) || (full[rootlen] && full[rootlen] != '/'))
-		return NULL;
+	if (strncmp(full, d->root, rootlen) || (full[rootlen] && full[rootlen] != '/')) {
+		/* not below the root: in or below an adopted cgroup? */
+		if (!adopted_prefix(d, full))
+			return NULL;
+		rootlen = strlen(d->cg_mount);
+	}
 	*inside = true;
 	while (strlen(full) > rootlen) {
 		__u64 id;
@@ -1709,6 +1743,379 @@ static json_t *handle_session_start(struct daemon *d, struct client *c, json_t *
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* Identity tokens (docs/tokens.md)                                          */
+
+struct token_extra {
+	const char *jti, *aud;
+	int64_t iat, exp;
+};
+
+static void extra_token(struct jsonw *w, const void *ctx)
+{
+	const struct token_extra *x = ctx;
+
+	jsonw__key_object(w, "token");
+	jsonw__key_string(w, "jti", x->jti);
+	jsonw__key_string(w, "aud", x->aud);
+	jsonw__key_int(w, "iat", x->iat);
+	jsonw__key_int(w, "exp", x->exp);
+	jsonw__object_end(w);
+}
+
+/*
+ * A token for the caller's session. The caller is attested through the
+ * kernel: pid, uid and gid from SO_PEERCRED at connect, the process pinned by
+ * the pidfd taken at accept, its session from /proc/<pid>/cgroup, its exe
+ * and start time from /proc. The pidfd is checked after the last /proc read:
+ * had the caller exited, its pid could name another process by then, so
+ * nothing read would be trusted. The token itself is never logged.
+ */
+static json_t *handle_token(struct daemon *d, struct client *c, json_t *req)
+{
+	json_t *ja = json_object_get(req, "audience"), *r;
+	const char *aud = TOKEN_DEFAULT_AUD, *sids[AG_MAX_DEPTH], *agents[AG_MAX_DEPTH];
+	char exe[PATH_MAX], hex[65], comm[64], jti[TOKEN_JTI_LEN + 1], *tok = NULL;
+	struct token_claims tc = {};
+	const struct session *p;
+	struct session *s;
+	uint64_t start = 0;
+	int64_t exp;
+	bool inside;
+	int err, i;
+
+	if (ja) {
+		aud = json_string_value(ja);
+		if (!aud || !token__valid_audience(aud))
+			return error_resp("malformed request: 'audience' must be 1 to %d printable "
+					  "ASCII characters without spaces", TOKEN_AUD_MAX);
+	}
+	if (c->pidfd < 0)
+		return error_resp("cannot issue a token: the kernel gave no pidfd for the "
+				  "caller, so pid reuse cannot be ruled out");
+	if (!pidfd_alive(c->pidfd))
+		return error_resp("cannot issue a token: the caller (pid %d) has exited",
+				  (int)c->pid);
+	s = session_of_pid(d, c->pid, &inside);
+	if (!s)
+		return error_resp("cannot issue a token: pid %d is in no agentguard session",
+				  (int)c->pid);
+	if (!s->agent || !s->agent->m)
+		return error_resp("cannot issue a token: session '%s' has ended", s->id);
+	if (strcmp(s->generation, s->agent->generation))
+		return error_resp("cannot issue a token: generation '%s' of session '%s' was "
+				  "replaced", s->generation, s->id);
+	if (s->depth < 1 || s->depth > AG_MAX_DEPTH)
+		return error_resp("cannot issue a token: session '%s' is nested too deep", s->id);
+	read_proc_str(c->pid, "comm", comm, sizeof(comm));
+	read_proc_str(c->pid, "exe", exe, sizeof(exe));
+	err = attest__start_time(c->pid, &start);
+	if (!err && !exe[0])
+		err = -ENOENT;
+	if (!err)
+		err = exe_cache__sha256(d->exes, c->pid, hex);
+	/* the check that makes every read above the caller's */
+	if (!pidfd_alive(c->pidfd))
+		return error_resp("cannot issue a token: the caller (pid %d) exited while it "
+				  "was attested", (int)c->pid);
+	if (err)
+		return error_resp("cannot issue a token: cannot attest pid %d: %s", (int)c->pid,
+				  err == -EFBIG ? "its executable is too large to hash" :
+				  strerror(-err));
+	for (p = s, i = s->depth - 1; p && i >= 0; p = p->parent, i--) {
+		sids[i] = p->id;
+		agents[i] = p->agent_name;
+	}
+	if (p || i != -1)
+		return error_resp("cannot issue a token: session '%s' has a broken lineage",
+				  s->id);
+	tc.host = d->hostname;
+	tc.aud = aud;
+	tc.iat = clock_ns(CLOCK_REALTIME) / 1000000000ull;
+	tc.ttl = s->agent->m->session.token_ttl;
+	tc.gen = s->generation;
+	tc.cgroup = s->cgid;
+	tc.sids = sids;
+	tc.agents = agents;
+	tc.nchain = s->depth;
+	tc.att = (struct token_att){ .pid = c->pid, .uid = c->uid, .gid = c->gid, .exe = exe,
+				     .exe_sha256 = hex, .start_time = start };
+	err = token__sign(d->tkey, &tc, &tok, jti, &exp);
+	if (err)
+		return error_resp("cannot sign a token: %s", strerror(-err));
+	{
+		struct ev e = { .type = "token.issued" };
+		struct token_extra x = { .jti = jti, .aud = aud, .iat = tc.iat, .exp = exp };
+
+		set_session_fields(&e, s);
+		e.has_process = true;
+		e.pid = c->pid;
+		e.uid = c->uid;
+		e.comm = comm;
+		e.exe = exe;
+		e.extra = extra_token;
+		e.extra_ctx = &x;
+		emit(d, &e);
+	}
+	r = json_pack("{s:b, s:s, s:s, s:I}", "ok", 1, "token", tok, "jti", jti,
+		      "exp", (json_int_t)exp);
+	free(tok);
+	return r ? r : error_resp("out of memory");
+}
+
+/* ------------------------------------------------------------------------ */
+/* Adopted cgroups (docs/adopt.md)                                           */
+
+struct adopt_extra {
+	const char *cgroup;
+	const char *by;
+};
+
+static void extra_adopt(struct jsonw *w, const void *ctx)
+{
+	const struct adopt_extra *x = ctx;
+
+	jsonw__key_object(w, "adopted");
+	jsonw__key_string(w, "cgroup", x->cgroup);
+	jsonw__key_string(w, "by", x->by);
+	jsonw__object_end(w);
+}
+
+/* Is a the path b, or below it? */
+static bool path_within(const char *a, const char *b)
+{
+	size_t n = strlen(b);
+
+	return !strncmp(a, b, n) && (!a[n] || a[n] == '/');
+}
+
+/*
+ * Make the existing cgroup at path a session of agent a (by: who asked, for
+ * the log). The cgroup must be on the cgroup2 mount, outside the agentguard
+ * root and not above it, hold processes, and overlap no live session. Its
+ * processes keep running; from now on they are judged. Files and exec rules
+ * need BPF LSM: Landlock applies only to processes agentguard starts.
+ * Returns the session, or NULL with the reason in why.
+ */
+static struct session *adopt_cgroup(struct daemon *d, struct agent *a, const char *path,
+				    const char *by, char *why, size_t n)
+{
+	char rp[PATH_MAX];
+	struct ag_session chain;
+	struct session *s;
+	size_t mlen = strlen(d->cg_mount);
+	int level, err;
+
+	if (!realpath(path, rp)) {
+		snprintf(why, n, "cannot resolve '%s': %s", path, strerror(errno));
+		return NULL;
+	}
+	if (strncmp(rp, d->cg_mount, mlen) || rp[mlen] != '/') {
+		snprintf(why, n, "'%s' is not a cgroup below the cgroup2 mount '%s'", rp,
+			 d->cg_mount);
+		return NULL;
+	}
+	if (path_within(rp, d->root) || path_within(d->root, rp)) {
+		snprintf(why, n, "'%s' is %s the agentguard root '%s' (start agents there with "
+			 "agentguard run)", rp, path_within(rp, d->root) ? "inside" : "above",
+			 d->root);
+		return NULL;
+	}
+	{
+		char procs[PATH_MAX + 16];
+
+		snprintf(procs, sizeof(procs), "%s/cgroup.procs", rp);
+		if (access(procs, F_OK)) {
+			snprintf(why, n, "'%s' is not a cgroup", rp);
+			return NULL;
+		}
+	}
+	for (struct session *o = d->sessions; o; o = o->next) {
+		if (path_within(rp, o->path) || path_within(o->path, rp)) {
+			snprintf(why, n, "'%s' overlaps session %s of '%s' ('%s')", rp, o->id,
+				 o->agent_name, o->path);
+			return NULL;
+		}
+	}
+	if ((a->m->files.section != AG_SECTION_ABSENT || a->m->exec.section != AG_SECTION_ABSENT) &&
+	    !enforcer__lsm_active(d->enf)) {
+		snprintf(why, n, "agent '%s' has files or exec rules, which need BPF LSM on an "
+			 "adopted cgroup (Landlock applies only to processes agentguard run "
+			 "starts), and BPF LSM is not active here", a->name);
+		return NULL;
+	}
+	if (cgroup__populated(rp) != 1) {
+		snprintf(why, n, "'%s' holds no processes", rp);
+		return NULL;
+	}
+	if (d->nsessions >= (int)d->cfg.max_sessions) {
+		snprintf(why, n, "too many live sessions");
+		return NULL;
+	}
+	level = cgroup__level(d->cg_mount, rp);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(why, n, "out of memory");
+		return NULL;
+	}
+	s->wd = -1;
+	new_session_id(s->id);
+	s->agent = a;
+	s->agent_name = strdup(a->name);
+	strcpy(s->generation, a->generation);
+	s->mode = a->m->mode;
+	s->depth = 1;
+	s->lineage = calloc(1, sizeof(char *));
+	s->path = strdup(rp);
+	if (!s->agent_name || !s->lineage || !s->path || !(s->lineage[0] = strdup(s->id))) {
+		session_free(s);
+		snprintf(why, n, "out of memory");
+		return NULL;
+	}
+	err = cgroup__id(rp, &s->cgid) ?: session_chain(NULL, a, &chain);
+	if (!err) {
+		s->adopted = enforcer__adopt(d->enf, rp, s->cgid, level);
+		if (!s->adopted)
+			err = -errno;
+	}
+	if (!err) {
+		err = enforcer__add_session(d->enf, s->cgid, &chain);
+		if (err) {
+			enforcer__unadopt(d->enf, s->adopted);
+			s->adopted = NULL;
+		}
+	}
+	if (err) {
+		snprintf(why, n, "cannot bring '%s' under enforcement: %s", rp, strerror(-err));
+		session_free(s);
+		return NULL;
+	}
+	d->nadopted++;
+	s->hnext = d->by_cgid[s->cgid % SESSION_BUCKETS];
+	d->by_cgid[s->cgid % SESSION_BUCKETS] = s;
+	s->next = d->sessions;
+	if (d->sessions)
+		d->sessions->prev = s;
+	d->sessions = s;
+	d->nsessions++;
+	a->nsessions++;
+	{
+		char wpath[PATH_MAX + 32];
+
+		snprintf(wpath, sizeof(wpath), "%s/cgroup.events", s->path);
+		s->wd = inotify_add_watch(d->infd, wpath, IN_MODIFY);
+	}
+	{
+		struct ev e = { .type = "session.start", .decision = "allow" };
+		struct adopt_extra x = { .cgroup = s->path, .by = by };
+
+		set_session_fields(&e, s);
+		e.extra = extra_adopt;
+		e.extra_ctx = &x;
+		emit(d, &e);
+	}
+	if (s->wd < 0 || cgroup__populated(s->path) == 0) {
+		session_end(d, s, s->wd < 0 ? "cannot watch the session cgroup" : "cgroup empty",
+			    false);
+		snprintf(why, n, "the cgroup emptied while it was adopted");
+		return NULL;
+	}
+	return s;
+}
+
+/* {"op":"adopt","agent":NAME,"cgroup":PATH}: root only. Or
+ * {"op":"adopt","agent":NAME,"self":true}: the caller's own cgroup, for a
+ * caller the agent's session.users/groups admit (as for run); the caller then
+ * execs the agent's command in it (a systemd unit's ExecStart). */
+static json_t *handle_adopt(struct daemon *d, struct client *c, json_t *req)
+{
+	const char *name = json_string_value(json_object_get(req, "agent"));
+	const char *path = json_string_value(json_object_get(req, "cgroup"));
+	bool self = json_is_true(json_object_get(req, "self"));
+	char why[PATH_MAX + 256], by[96], own[PATH_MAX * 2];
+	struct session *s;
+	struct agent *a;
+
+	if (!name || (!path && !self) || (path && self))
+		return error_resp("malformed request: adopt needs 'agent' and one of 'cgroup' "
+				  "or 'self'");
+	if (!manifest__valid_name(name))
+		return error_resp("malformed request: invalid agent name");
+	a = agent_find(d, name);
+	if (self) {
+		char rel[PATH_MAX];
+
+		if (!a)
+			return error_resp("cannot adopt this cgroup as '%s': no such agent", name);
+		if (!caller_allowed(c, a->m))
+			return error_resp("cannot adopt this cgroup as '%s': uid %u is not in "
+					  "session.users or session.groups", name, (unsigned)c->uid);
+		if (cgroup__of_pid(c->pid, rel, sizeof(rel)) || !pidfd_alive(c->pidfd))
+			return error_resp("cannot adopt this cgroup: cannot read the caller's cgroup");
+		snprintf(own, sizeof(own), "%s%s", d->cg_mount, strcmp(rel, "/") ? rel : "");
+		path = own;
+		snprintf(by, sizeof(by), "agentguard adopt -- (pid %d, uid %u)", (int)c->pid,
+			 (unsigned)c->uid);
+	} else {
+		if (c->uid != 0)
+			return error_resp("cannot adopt a cgroup: only root may (uid %u)",
+					  (unsigned)c->uid);
+		if (!a)
+			return error_resp("cannot adopt a cgroup as '%s': no such agent", name);
+		snprintf(by, sizeof(by), "agentguard adopt (pid %d)", (int)c->pid);
+	}
+	s = adopt_cgroup(d, a, path, by, why, sizeof(why));
+	if (!s)
+		return error_resp("cannot adopt '%s' as '%s': %s", path, name, why);
+	return json_pack("{s:b, s:s, s:s, s:s, s:I}", "ok", 1, "session", s->id, "agent", name,
+			 "cgroup", s->path, "cgroup_id", (json_int_t)s->cgid);
+}
+
+/* The config's adopt entries: adopt each cgroup that exists, holds processes
+ * and is not a live session yet (a unit that restarted gets a new session).
+ * Called at start and about once a second. A failure is reported once per
+ * entry until the entry is adopted or its cgroup is gone. */
+static void adopt_configured(struct daemon *d)
+{
+	static bool reported[CONFIG_MAX_ADOPT];
+
+	for (size_t i = 0; i < d->cfg.nadopt && i < CONFIG_MAX_ADOPT; i++) {
+		const struct config_adopt *ca = &d->cfg.adopt[i];
+		char rp[PATH_MAX], why[PATH_MAX + 256];
+		struct session *o;
+		struct agent *a;
+
+		if (!realpath(ca->cgroup, rp) || cgroup__populated(rp) != 1) {
+			reported[i] = false;
+			continue;
+		}
+		for (o = d->sessions; o; o = o->next)
+			if (o->adopted && !strcmp(o->path, rp))
+				break;
+		if (o)
+			continue;
+		a = agent_find(d, ca->agent);
+		if (!a) {
+			snprintf(why, sizeof(why), "no such agent");
+		} else if (adopt_cgroup(d, a, rp, "config", why, sizeof(why))) {
+			reported[i] = false;
+			continue;
+		}
+		if (!reported[i]) {
+			struct ev e = { .type = "session.start", .decision = "deny" };
+			char msg[PATH_MAX + 512];
+
+			snprintf(msg, sizeof(msg), "cannot adopt '%s' (config): %s", ca->cgroup, why);
+			e.agent = ca->agent;
+			e.extra = extra_reason;
+			e.extra_ctx = msg;
+			emit(d, &e);
+			errmsg("%s", msg);
+			reported[i] = true;
+		}
+	}
+}
+
 static json_t *handle_status(struct daemon *d)
 {
 	json_t *agents = json_array(), *sessions = json_array();
@@ -1725,9 +2132,10 @@ static json_t *handle_status(struct daemon *d)
 
 		for (int i = 0; i < s->depth; i++)
 			json_array_append_new(lin, json_string(s->lineage[i]));
-		json_array_append_new(sessions, json_pack("{s:s, s:s, s:s, s:I, s:o}",
+		json_array_append_new(sessions, json_pack("{s:s, s:s, s:s, s:I, s:o, s:b}",
 			"id", s->id, "agent", s->agent->name, "cgroup", s->path,
-			"cgroup_id", (json_int_t)s->cgid, "lineage", lin));
+			"cgroup_id", (json_int_t)s->cgid, "lineage", lin,
+			"adopted", s->adopted != NULL));
 	}
 	enforcer__stats(d->enf, st);
 	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
@@ -1819,6 +2227,10 @@ static json_t *handle_request(struct daemon *d, struct client *c, const char *li
 		resp = handle_session_start(d, c, req);
 	else if (!strcmp(op, "status"))
 		resp = handle_status(d);
+	else if (!strcmp(op, "token"))
+		resp = handle_token(d, c, req);
+	else if (!strcmp(op, "adopt"))
+		resp = handle_adopt(d, c, req);
 	else
 		resp = error_resp("unknown op '%.64s'", op);
 	json_decref(req);
@@ -2196,6 +2608,20 @@ int cmd_daemon(int argc, char **argv)
 		goto out;
 	}
 	jsonw__init(&d->jw, 0);
+	{
+		char why[TOKEN_WHY_MAX];
+
+		d->tkey = token_key__open(d->cfg.state_dir, NULL, why, sizeof(why));
+		if (!d->tkey) {
+			errmsg("cannot load the token key: %s", why);
+			goto out;
+		}
+		d->exes = exe_cache__new(0);
+		if (!d->exes) {
+			errmsg("out of memory");
+			goto out;
+		}
+	}
 
 	{
 		struct enforcer_opts eo = {
@@ -2295,6 +2721,8 @@ int cmd_daemon(int argc, char **argv)
 			errmsg("warning: cannot watch '%s' (%s): reload with SIGHUP",
 			       d->cfg.manifests, strerror(errno));
 	}
+	adopt_configured(d);
+	d->adopt_scan_ms = d->now_ms;
 	commit(d);
 
 	printf("ready\n");
@@ -2374,6 +2802,10 @@ int cmd_daemon(int argc, char **argv)
 			commit(d);
 			purge_dead(d, false);
 		}
+		if (d->cfg.nadopt && d->now_ms - d->adopt_scan_ms >= ADOPT_SCAN_MS) {
+			d->adopt_scan_ms = d->now_ms;
+			adopt_configured(d);
+		}
 	}
 
 out_stop:
@@ -2406,6 +2838,8 @@ out:
 	if (d->log)
 		log__close(d->log);
 	jsonw__free(&d->jw);
+	token_key__free(d->tkey);
+	exe_cache__free(d->exes);
 	for (struct agent *a = d->agents, *n; a; a = n) {
 		n = a->next;
 		compiled_policy__free(&a->cp);

@@ -20,7 +20,17 @@
 #define NHOOKS_LSM	15	/* BPF LSM programs: where BPF LSM is active */
 #define NHOOKS		(NHOOKS_BASE + NHOOKS_LSM)
 
+#define NHOOKS_SOCK	6	/* the first NHOOKS_SOCK hooks: cgroup socket programs */
+#define AG_MAX_LEVEL	31	/* as bpf/agentguard.bpf.c */
+
+struct enforcer_adopted {
+	struct bpf_link *links[NHOOKS_SOCK];
+	__u64 cgid;
+	__u32 level;
+};
+
 struct enforcer {
+	unsigned adopted_at[AG_MAX_LEVEL + 1];	/* adopted cgroups per level */
 	struct agentguard_bpf *skel;
 	struct ring_buffer *rb;
 	struct bpf_link *links[NHOOKS];
@@ -567,6 +577,78 @@ int enforcer__del_policy(struct enforcer *e, __u32 id, const struct compiled_pol
 	r = del_inodes(e, id);
 	epoch_bump(e);
 	return err ?: r;
+}
+
+/* Publish the levels of the adopted cgroups to the BPF side. */
+static void adopted_levels(struct enforcer *e)
+{
+	__u32 mask = 0, min = 0;
+
+	for (__u32 l = AG_MAX_LEVEL; l >= 1; l--) {
+		if (e->adopted_at[l]) {
+			mask |= 1u << l;
+			min = l;
+		}
+	}
+	/* min before the mask: a program that sees the new mask sees its min */
+	__atomic_store_n(&e->skel->bss->ag_adopted_min_level, min, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&e->skel->bss->ag_adopted_levels, mask, __ATOMIC_SEQ_CST);
+}
+
+struct enforcer_adopted *enforcer__adopt(struct enforcer *e, const char *path, __u64 cgid,
+					 __u32 level)
+{
+	struct enforcer_adopted *a;
+	struct hook_def t[NHOOKS];
+	int fd, err = 0;
+
+	if (level < 1 || level > AG_MAX_LEVEL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->cgid = cgid;
+	a->level = level;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		free(a);
+		return NULL;
+	}
+	hook_table(e->skel, t);
+	for (int i = 0; i < NHOOKS_SOCK && !err; i++) {
+		a->links[i] = bpf_program__attach_cgroup(t[i].prog, fd);
+		if (!a->links[i])
+			err = -errno;
+	}
+	close(fd);
+	if (!err && bpf_map_update_elem(bpf_map__fd(e->skel->maps.adopted), &cgid, &level,
+					BPF_NOEXIST) < 0)
+		err = errno == E2BIG ? -ENOSPC : -errno;
+	if (err) {
+		for (int i = 0; i < NHOOKS_SOCK; i++)
+			bpf_link__destroy(a->links[i]);
+		free(a);
+		errno = -err;
+		return NULL;
+	}
+	e->adopted_at[level]++;
+	adopted_levels(e);
+	return a;
+}
+
+void enforcer__unadopt(struct enforcer *e, struct enforcer_adopted *a)
+{
+	if (!a)
+		return;
+	bpf_map_delete_elem(bpf_map__fd(e->skel->maps.adopted), &a->cgid);
+	if (e->adopted_at[a->level])
+		e->adopted_at[a->level]--;
+	adopted_levels(e);
+	for (int i = 0; i < NHOOKS_SOCK; i++)
+		bpf_link__destroy(a->links[i]);
+	free(a);
 }
 
 bool enforcer__lsm_active(const struct enforcer *e)

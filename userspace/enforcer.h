@@ -76,6 +76,23 @@ const char *enforcer__lsm_status(const struct enforcer *e);
 int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_session *s);
 int enforcer__del_session(struct enforcer *e, __u64 cgid);
 
+/* An adopted cgroup's attachments (enforcer__adopt). Owned by the enforcer;
+ * release with enforcer__unadopt. */
+struct enforcer_adopted;
+
+/* enforcer__adopt: bring the cgroup at path (id cgid, level below the cgroup2
+ * root, 1..31) into scope: the socket programs are attached to it (they are
+ * attached to the agentguard root otherwise) and the process and LSM
+ * programs judge the tasks in it and below it. Call before adding its
+ * session. Returns NULL and sets errno (EINVAL: level out of range; ENOSPC:
+ * too many adopted cgroups; or what attaching gave); nothing stays behind. */
+struct enforcer_adopted *enforcer__adopt(struct enforcer *e, const char *path, __u64 cgid,
+					 __u32 level);
+
+/* enforcer__unadopt: undo enforcer__adopt, after the session was deleted.
+ * NULL is a no-op. */
+void enforcer__unadopt(struct enforcer *e, struct enforcer_adopted *a);
+
 /* enforcer__poll: consume ready ring buffer records (calls on_event).
  * timeout_ms 0 consumes without waiting. Returns the number consumed or -errno. */
 int enforcer__poll(struct enforcer *e, int timeout_ms);

@@ -13,9 +13,11 @@ static const struct {
 } cmds[] = {
 	{ "daemon", cmd_daemon, "load the eBPF programs, compile manifests, serve sessions, write the log" },
 	{ "run", cmd_run, "start a command as a session of an agent" },
+	{ "adopt", cmd_adopt, "make an existing cgroup (a unit's, a container's) a session" },
 	{ "manifest", cmd_manifest, "validate manifests (manifest check FILE...)" },
 	{ "events", cmd_events, "print log entries" },
 	{ "log", cmd_log, "verify the signed log (log verify)" },
+	{ "token", cmd_token, "print an identity token for this session, or verify one" },
 	{ "status", cmd_status, "show the daemon's agents, sessions, hooks and counters" },
 	{ "probe", cmd_probe, "show what this kernel supports" },
 };

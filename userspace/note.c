@@ -415,28 +415,6 @@ struct note_signer *note_signer__parse(const char *skey, size_t len)
 	return s;
 }
 
-static int read_small_file(int fd, char *buf, size_t cap, size_t *len)
-{
-	size_t n = 0;
-
-	for (;;) {
-		ssize_t r = read(fd, buf + n, cap - n);
-
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			break;
-		n += r;
-		if (n == cap)
-			return -EFBIG;
-	}
-	*len = n;
-	return 0;
-}
-
 struct note_signer *note_signer__load(const char *path)
 {
 	char buf[NOTE_KEY_FILE_MAX + 1];
@@ -457,7 +435,7 @@ struct note_signer *note_signer__load(const char *path)
 		err = EPERM;
 		goto fail;
 	}
-	err = -read_small_file(fd, buf, sizeof(buf), &len);
+	err = -util__read_small(fd, buf, sizeof(buf), &len);
 	if (err)
 		goto fail;
 	close(fd);
@@ -507,56 +485,6 @@ int note_signer__vkey(const struct note_signer *s, char **out)
 	return 0;
 }
 
-static int fsync_parent(const char *path)
-{
-	char *dup = strdup(path);
-	int fd, err = 0;
-
-	if (!dup)
-		return -ENOMEM;
-	fd = open(dirname(dup), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	free(dup);
-	if (fd < 0)
-		return -errno;
-	if (fsync(fd))
-		err = -errno;
-	close(fd);
-	return err;
-}
-
-/* Writes text to a fresh temporary file beside path with mode, fsynced;
- * returns its name (malloc'd) in *tmp. */
-static int write_temp(const char *path, const char *text, size_t len,
-		      mode_t mode, char **tmp)
-{
-	int fd, err;
-
-	if (asprintf(tmp, "%s.tmp.%d", path, (int)getpid()) < 0) {
-		*tmp = NULL;
-		return -ENOMEM;
-	}
-	unlink(*tmp);
-	fd = open(*tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0) {
-		err = -errno;
-		goto fail;
-	}
-	err = fchmod(fd, mode) ? -errno : 0;
-	if (!err)
-		err = util__write_all(fd, text, len);
-	if (!err && fsync(fd))
-		err = -errno;
-	close(fd);
-	if (err)
-		goto fail;
-	return 0;
-fail:
-	unlink(*tmp);
-	free(*tmp);
-	*tmp = NULL;
-	return err;
-}
-
 int note_signer__save(const struct note_signer *s, const char *skey_path,
 		      const char *vkey_path)
 {
@@ -573,7 +501,7 @@ int note_signer__save(const struct note_signer *s, const char *skey_path,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = write_temp(skey_path, line, strlen(line), 0600, &tmp);
+	err = util__write_temp(skey_path, line, strlen(line), 0600, &tmp);
 	if (err)
 		goto out;
 	/* link() never replaces an existing key */
@@ -591,7 +519,7 @@ int note_signer__save(const struct note_signer *s, const char *skey_path,
 		err = -ENOMEM;
 		goto out;
 	}
-	err = write_temp(vkey_path, line, strlen(line), 0644, &tmp);
+	err = util__write_temp(vkey_path, line, strlen(line), 0644, &tmp);
 	if (err)
 		goto out;
 	if (rename(tmp, vkey_path)) {
@@ -599,9 +527,9 @@ int note_signer__save(const struct note_signer *s, const char *skey_path,
 		unlink(tmp);
 		goto out;
 	}
-	err = fsync_parent(skey_path);
+	err = util__fsync_parent(skey_path);
 	if (!err)
-		err = fsync_parent(vkey_path);
+		err = util__fsync_parent(vkey_path);
 out:
 	if (skey)
 		OPENSSL_cleanse(skey, strlen(skey));

@@ -26,6 +26,10 @@
  * parent's domain is inherited and stays, so the two intersect.
  *   -> {"op":"status"}
  *   <- {"ok":true,"agents":[...],"sessions":[...],"hooks":[...],"counters":{...}}
+ *   -> {"op":"token","audience":"svc.example"}      (audience optional)
+ *   <- {"ok":true,"token":"eyJ...","jti":"...","exp":1795952066}
+ * An identity token for the caller's session, attested through the kernel
+ * (docs/tokens.md); refused outside every session.
  */
 #ifndef AG_PROTO_H
 #define AG_PROTO_H

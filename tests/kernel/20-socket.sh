@@ -74,6 +74,45 @@ wait $flood
 out=$("$AG_BIN" status --socket "$AG_SOCK" 2>&1); rc=$?
 check "the daemon still serves after the flood" "0" "$rc"
 check "sessions still start after the flood" "ok" "$(ag_run net-main "$AGPROBE" connect 127.0.0.1 18080)"
+# A client that sends request after request and never reads its answers: the
+# daemon never blocks on it; once its socket buffer is full it is dropped,
+# and everyone else is served meanwhile.
+python3 - "$AG_SOCK" >"$AG_TMP/noread.out" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+sent, dropped = 0, False
+try:
+    for i in range(20000):
+        s.sendall(b'{"op":"status"}\n'); sent += 1
+except (BrokenPipeError, ConnectionResetError, socket.timeout):
+    dropped = True
+if not dropped:
+    time.sleep(1)
+    try:
+        s.setblocking(False)
+        while s.recv(1 << 20):
+            pass
+        dropped = False
+    except BlockingIOError:
+        pass
+    except (ConnectionResetError, BrokenPipeError):
+        dropped = True
+    try:
+        s.sendall(b'{"op":"status"}\n')
+    except (BrokenPipeError, ConnectionResetError):
+        dropped = True
+print("dropped" if dropped else "kept", sent)
+PY
+noread=$!
+sleep 0.3
+out=$("$AG_BIN" status --socket "$AG_SOCK" 2>&1); rc=$?
+check "status answered while a client floods requests and never reads" "0" "$rc"
+wait $noread
+case $(cat "$AG_TMP/noread.out") in
+dropped*) ok "the client that never reads is dropped" ;;
+*) notok "the client that never reads is dropped" "$(cat "$AG_TMP/noread.out")" ;;
+esac
+check "sessions still start after it" "ok" "$(ag_run net-main "$AGPROBE" connect 127.0.0.1 18080)"
 check "session start without a daemon fails clearly" \
 	"agentguard: run: cannot connect to '/nonexistent/sock': No such file or directory (is the daemon running?)" \
 	"$("$AG_BIN" run --agent net-main --socket /nonexistent/sock -- true 2>&1)"

@@ -59,6 +59,12 @@
  *       cpu_ns=<N>" per line.
  *   agbench pause SECS
  *       sleeps until SECS pass or SIGTERM (a live session for `make bench`).
+ *   agbench tokens SOCKET N
+ *       N identity tokens from the daemon at SOCKET, each on a connection of
+ *       its own (connect, {"op":"token"}, read the response line, close), as
+ *       `agentguard token` asks; every response must be ok (run it inside a
+ *       session). Prints tokens_per_s (N over the wall time), p50_us,
+ *       p99_us and max_us of the per-token latencies.
  *   agbench bpf-profile CMD [ARG...]
  *       turns on BPF run-time statistics (BPF_ENABLE_STATS) while CMD runs,
  *       then prints one line per BPF program that ran: id, name, type, runs
@@ -84,6 +90,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -241,6 +248,59 @@ static int cmd_connect(int argc, char **argv)
 	printf("ns_per_op=%llu p50=%llu p99=%llu n=%ld\n",
 	       (unsigned long long)(total / n), (unsigned long long)d[n / 2],
 	       (unsigned long long)d[(n * 99) / 100], n);
+	free(d);
+	return 0;
+}
+
+static int cmd_tokens(int argc, char **argv)
+{
+	static const char req[] = "{\"op\":\"token\"}\n";
+	static const char ok[] = "{\"ok\":true,\"token\":\"";
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	uint64_t *d, t0, total;
+	char buf[32768];
+	long n;
+
+	if (argc != 4)
+		die("usage: agbench tokens SOCKET N");
+	if (strlen(argv[2]) >= sizeof(sa.sun_path))
+		die("socket path '%s' is too long", argv[2]);
+	strcpy(sa.sun_path, argv[2]);
+	n = parse_long(argv[3], "count");
+	if (n < 1 || n > 10000000)
+		die("count '%s' out of range (1..10000000)", argv[3]);
+	d = calloc(n, sizeof(*d));
+	if (!d)
+		die("out of memory");
+	t0 = now_ns();
+	for (long i = 0; i < n; i++) {
+		uint64_t a = now_ns();
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		size_t got = 0;
+
+		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			die("connect '%s' (token %ld): %s", argv[2], i, strerror(errno));
+		if (write(fd, req, sizeof(req) - 1) != (ssize_t)sizeof(req) - 1)
+			die("write (token %ld): %s", i, strerror(errno));
+		while (!memchr(buf, '\n', got)) {
+			ssize_t r = read(fd, buf + got, sizeof(buf) - 1 - got);
+
+			if (r <= 0)
+				die("read (token %ld): %s", i, r ? strerror(errno) : "connection closed");
+			got += r;
+			if (got == sizeof(buf) - 1)
+				die("response too long (token %ld)", i);
+		}
+		buf[got] = 0;
+		if (strncmp(buf, ok, sizeof(ok) - 1))
+			die("token %ld refused: %.300s", i, buf);
+		close(fd);
+		d[i] = now_ns() - a;
+	}
+	total = now_ns() - t0;
+	qsort(d, n, sizeof(*d), u64cmp);
+	printf("tokens_per_s=%.0f p50_us=%.1f p99_us=%.1f max_us=%.1f n=%ld\n",
+	       n * 1e9 / total, d[n / 2] / 1e3, d[(n * 99) / 100] / 1e3, d[n - 1] / 1e3, n);
 	free(d);
 	return 0;
 }
@@ -1005,6 +1065,7 @@ int main(int argc, char **argv)
 		{ "open", cmd_open }, { "open-try", cmd_open_try },
 		{ "forkexec", cmd_forkexec }, { "pause", cmd_pause },
 		{ "bpf-profile", cmd_bpf_profile }, { "cpu-watch", cmd_cpu_watch },
+		{ "tokens", cmd_tokens },
 	};
 
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -1015,6 +1076,6 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc, argv);
 	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|"
-		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch ...\n");
+		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch|tokens ...\n");
 	return 2;
 }

@@ -22,6 +22,9 @@
 #      against the same loop outside
 #   8. 6 and 7 inside the VM tier's guest (Debian 6.1, BPF LSM active):
 #      tools/bench/vm-bench.sh
+#   9. identity tokens issued over the socket to a session process, one
+#      connection per token as `agentguard token` makes them: tokens/s and
+#      the per-token latency (p50, p99)
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=11         interleaved rounds of benchmark 1 (and of the
@@ -44,9 +47,12 @@
 #   BENCH_EXECS=1000        fork+exec per round of benchmark 7
 #   BENCH_FILE_RULES=1000   files rules of the agent of 5, 6 and 7
 #   BENCH_VM_*              the VM part: see tools/bench/vm-bench.sh
-#   BENCH_ONLY="start connect events tax files vm"   a subset: start = 3;
+#   BENCH_TOKENS=20000      tokens per round of benchmark 9
+#   BENCH_TOKEN_ROUNDS=5    rounds of benchmark 9
+#   BENCH_ONLY="start connect events tax files vm tokens"   a subset: start = 3;
 #                           connect = 1, the denied-connect cost and 4;
-#                           events = 2; tax = 5; files = 6 and 7; vm = 8
+#                           events = 2; tax = 5; files = 6 and 7; vm = 8;
+#                           tokens = 9
 #   BENCH_STRICT=0          1: exit 1 when a target is missed or could not
 #                           be measured (else exit 0 once the benchmarks
 #                           ran; 1 on errors)
@@ -71,13 +77,15 @@ PROBE_SECS=${BENCH_PROBE_SECS:-5}
 PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
-ONLY=${BENCH_ONLY:-start connect events tax files vm}
+ONLY=${BENCH_ONLY:-start connect events tax files vm tokens}
 STRICT=${BENCH_STRICT:-0}
 TAX_ROUNDS=${BENCH_TAX_ROUNDS:-9}
 GETPIDS=${BENCH_GETPIDS:-2000000}
 OPENS=${BENCH_OPENS:-100000}
 EXECS=${BENCH_EXECS:-1000}
 FILE_RULES=${BENCH_FILE_RULES:-1000}
+TOKENS=${BENCH_TOKENS:-20000}
+TOKEN_ROUNDS=${BENCH_TOKEN_ROUNDS:-5}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
@@ -89,12 +97,13 @@ T0_ALL=$(date +%s)
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
-for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS GETPIDS OPENS EXECS FILE_RULES; do
+for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS GETPIDS OPENS EXECS FILE_RULES \
+	TOKENS TOKEN_ROUNDS; do
 	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge 1 ] || die "invalid $n '${!n}' (a positive integer)"
 done
 for b in $ONLY; do
-	case $b in start|connect|events|tax|files|vm) ;;
-	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm)" ;; esac
+	case $b in start|connect|events|tax|files|vm|tokens) ;;
+	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm, tokens)" ;; esac
 done
 [[ $EV_RATE == auto || $EV_RATE =~ ^[0-9]+$ ]] || die "invalid BENCH_EVENTS_RATE '$EV_RATE'"
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs and creates cgroups)"
@@ -932,6 +941,33 @@ bench_vm() {
 				printf "%-5s %-36s loop %8.0f ns/op, BPF %7.0f ns/op;%s (ns/run)\n", kk[1], desc(kk[2]), loopns[k], bpf[k] / ops, progs[k]
 			}
 		}' "$out")
+}
+
+# ---------------------------------------------------------------------------
+# 9. Identity tokens over the socket (docs/tokens.md)
+
+bench_tokens() {
+	local l i tr=() t50=() t99=() issued want
+	say "bench 9: token issuance over the socket, $TOKEN_ROUNDS rounds x $TOKENS tokens"
+	mkdir -p "$T/mtok"
+	gen_manifest "$T/mtok/bench.yaml" 0
+	start_daemon tokens "$T/mtok"
+	# warm-up: the first token hashes the client's executable
+	in_session "$AGB" tokens "$D_SOCK" 200 >/dev/null || die "token issuance failed"
+	for i in $(seq 1 "$TOKEN_ROUNDS"); do
+		l=$(in_session "$AGB" tokens "$D_SOCK" "$TOKENS") || die "token issuance failed"
+		tr+=("$(kv tokens_per_s "$l")"); t50+=("$(kv p50_us "$l")"); t99+=("$(kv p99_us "$l")")
+		say "  round $i: $l"
+	done
+	stop_daemon
+	issued=$("$AG" events --state-dir "$D_STATE" --type token.issued | wc -l)
+	want=$((200 + TOKEN_ROUNDS * TOKENS))
+	row "tokens issued over the socket (per s)" "-" "$(median "${tr[@]}") $(range "${tr[@]}")" "-" \
+		">= 5000" "$(verdict "$(median "${tr[@]}") >= 5000")"
+	row "  per-token latency p50 / p99 (us)" "-" "$(median "${t50[@]}") / $(median "${t99[@]}")" \
+		"-" "info" "-"
+	row "  token.issued entries logged" "-" "$issued of $want" "-" "= all" \
+		"$(verdict "$issued == $want")"
 }
 
 # ---------------------------------------------------------------------------
