@@ -35,6 +35,14 @@
  *       of events.lost entries, and whether the last line is torn.
  *   agbench now
  *       prints the CLOCK_MONOTONIC time in ns.
+ *   agbench reload-watch ADDR PORT_A PORT_B STOPFILE
+ *       connects to PORT_A and PORT_B by turns until STOPFILE exists, and
+ *       classes each decision: "A" (PORT_A allowed, or PORT_B refused with
+ *       EPERM) or "B" (the other way round). Prints "switch t_ns=<monotonic>
+ *       to=A|B" whenever the class changes, then "connects=N switches=K".
+ *       Under a policy swapped whole, the class changes once per reload; a
+ *       decision made on a half-written policy (both ports refused, or both
+ *       allowed) shows as extra switches.
  *   agbench getpid N BLOCKS
  *       N x syscall(SYS_getpid) (not libc's getpid(), which may cache) in
  *       BLOCKS equal blocks; prints ns_per_op (the median of the blocks'
@@ -249,6 +257,48 @@ static int cmd_connect(int argc, char **argv)
 	       (unsigned long long)(total / n), (unsigned long long)d[n / 2],
 	       (unsigned long long)d[(n * 99) / 100], n);
 	free(d);
+	return 0;
+}
+
+static int cmd_reload_watch(int argc, char **argv)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct sockaddr_storage sa, sb;
+	socklen_t la, lb;
+	char cur = 0;
+	long n = 0, switches = 0;
+
+	if (argc != 6)
+		die("usage: agbench reload-watch ADDR PORT_A PORT_B STOPFILE");
+	la = mkaddr(argv[2], argv[3], &sa);
+	lb = mkaddr(argv[2], argv[4], &sb);
+	for (;;) {
+		for (int k = 0; k < 2; k++) {
+			int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+			int r;
+			char cls;
+
+			if (fd < 0)
+				die("socket: %s", strerror(errno));
+			r = connect(fd, (struct sockaddr *)(k ? &sb : &sa), k ? lb : la);
+			if (r < 0 && errno != EPERM)
+				die("connect to port %s: %s", argv[3 + k], strerror(errno));
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+			close(fd);
+			cls = (r == 0) == (k == 0) ? 'A' : 'B';
+			if (cls != cur) {
+				if (cur) {
+					printf("switch t_ns=%llu to=%c\n", (unsigned long long)now_ns(), cls);
+					switches++;
+				}
+				cur = cls;
+			}
+			n++;
+		}
+		if ((n & 63) == 0 && access(argv[5], F_OK) == 0)
+			break;
+	}
+	printf("connects=%ld switches=%ld\n", n, switches);
 	return 0;
 }
 
@@ -1065,7 +1115,7 @@ int main(int argc, char **argv)
 		{ "open", cmd_open }, { "open-try", cmd_open_try },
 		{ "forkexec", cmd_forkexec }, { "pause", cmd_pause },
 		{ "bpf-profile", cmd_bpf_profile }, { "cpu-watch", cmd_cpu_watch },
-		{ "tokens", cmd_tokens },
+		{ "tokens", cmd_tokens }, { "reload-watch", cmd_reload_watch },
 	};
 
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -1076,6 +1126,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[1], cmds[i].name))
 			return cmds[i].fn(argc, argv);
 	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|"
-		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch|tokens ...\n");
+		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch|tokens|"
+		"reload-watch ...\n");
 	return 2;
 }

@@ -49,10 +49,11 @@
 #   BENCH_VM_*              the VM part: see tools/bench/vm-bench.sh
 #   BENCH_TOKENS=20000      tokens per round of benchmark 9
 #   BENCH_TOKEN_ROUNDS=5    rounds of benchmark 9
-#   BENCH_ONLY="start connect events tax files vm tokens"   a subset: start = 3;
-#                           connect = 1, the denied-connect cost and 4;
-#                           events = 2; tax = 5; files = 6 and 7; vm = 8;
-#                           tokens = 9
+#   BENCH_RELOADS=8         reloads of benchmark 10
+#   BENCH_ONLY="start connect events tax files vm tokens reload"   a subset:
+#                           start = 3; connect = 1, the denied-connect cost
+#                           and 4; events = 2; tax = 5; files = 6 and 7;
+#                           vm = 8; tokens = 9; reload = 10
 #   BENCH_STRICT=0          1: exit 1 when a target is missed or could not
 #                           be measured (else exit 0 once the benchmarks
 #                           ran; 1 on errors)
@@ -77,7 +78,7 @@ PROBE_SECS=${BENCH_PROBE_SECS:-5}
 PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
-ONLY=${BENCH_ONLY:-start connect events tax files vm tokens}
+ONLY=${BENCH_ONLY:-start connect events tax files vm tokens reload}
 STRICT=${BENCH_STRICT:-0}
 TAX_ROUNDS=${BENCH_TAX_ROUNDS:-9}
 GETPIDS=${BENCH_GETPIDS:-2000000}
@@ -86,6 +87,7 @@ EXECS=${BENCH_EXECS:-1000}
 FILE_RULES=${BENCH_FILE_RULES:-1000}
 TOKENS=${BENCH_TOKENS:-20000}
 TOKEN_ROUNDS=${BENCH_TOKEN_ROUNDS:-5}
+RELOADS=${BENCH_RELOADS:-8}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
@@ -98,12 +100,12 @@ die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
 for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS GETPIDS OPENS EXECS FILE_RULES \
-	TOKENS TOKEN_ROUNDS; do
+	TOKENS TOKEN_ROUNDS RELOADS; do
 	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge 1 ] || die "invalid $n '${!n}' (a positive integer)"
 done
 for b in $ONLY; do
-	case $b in start|connect|events|tax|files|vm|tokens) ;;
-	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm, tokens)" ;; esac
+	case $b in start|connect|events|tax|files|vm|tokens|reload) ;;
+	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm, tokens, reload)" ;; esac
 done
 [[ $EV_RATE == auto || $EV_RATE =~ ^[0-9]+$ ]] || die "invalid BENCH_EVENTS_RATE '$EV_RATE'"
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs and creates cgroups)"
@@ -968,6 +970,88 @@ bench_tokens() {
 		"-" "info" "-"
 	row "  token.issued entries logged" "-" "$issued of $want" "-" "= all" \
 		"$(verdict "$issued == $want")"
+}
+
+# ---------------------------------------------------------------------------
+# 10. Reload of a 10,000-rule manifest while a session connects in a loop
+# (docs/manifest.md, "Reload")
+
+# reload_manifest FILE PORT: agent bench, 10,000 CIDR rules, and last the one
+# rule allowing 127.0.0.1:PORT (the trie entry written last)
+reload_manifest() {
+	awk -v port="$2" 'BEGIN {
+		print "apiVersion: agentguard.io/v1\nkind: Agent\nmetadata:\n  name: bench"
+		print "  owner: bench@example.com\nspec:\n  network:\n    egress:"
+		print "      default: deny\n      allow:"
+		for (i = 0; i < 10000; i++) {
+			k = int(i / 2)
+			if (i % 2 == 0)
+				printf "        - cidr: [10.%d.%d.0/24]\n          ports: [443]\n", int(k / 256), k % 256
+			else
+				printf "        - cidr: [100.%d.%d.%d/32]\n          ports: [443]\n", 64 + int(k / 65536), int(k / 256) % 256, k % 256
+		}
+		print "        - cidr: [127.0.0.1/32]\n          ports: [" port "]\n          protocol: tcp"
+	}' >"$1.tmp" && mv "$1.tmp" "$1"
+}
+
+bench_reload() {
+	local i pb la lb w t0s=() sw=() lat=() l n nsw half
+	say "bench 10: $RELOADS reloads of a 10,000-rule manifest while a session connects"
+	pb=$(pick_port)
+	while [ "$pb" = "$P_ALLOW" ] || [ "$pb" = "$P_DENY" ]; do pb=$(pick_port); done
+	"$AGB" listen 127.0.0.1 "$P_ALLOW" 3600 >"$T/rl-a.out" &
+	la=$!
+	"$AGB" listen 127.0.0.1 "$pb" 3600 >"$T/rl-b.out" &
+	lb=$!
+	for _ in $(seq 100); do
+		grep -q listening "$T/rl-a.out" && grep -q listening "$T/rl-b.out" && break
+		sleep 0.05
+	done
+	mkdir -p "$T/mrl"
+	reload_manifest "$T/mrl/bench.yaml" "$P_ALLOW"
+	printf 'watchManifests: false\n' >"$T/rl.yaml"
+	start_daemon reload "$T/mrl" "$T/rl.yaml"
+	rm -f "$T/rl.stop"
+	in_session "$AGB" reload-watch 127.0.0.1 "$P_ALLOW" "$pb" "$T/rl.stop" >"$T/rl.watch" &
+	w=$!
+	sleep 1
+	for i in $(seq 1 "$RELOADS"); do
+		if [ $((i % 2)) = 1 ]; then
+			reload_manifest "$T/mrl/bench.yaml" "$pb"
+		else
+			reload_manifest "$T/mrl/bench.yaml" "$P_ALLOW"
+		fi
+		t0s+=("$("$AGB" now)")
+		kill -HUP "$D_PID"
+		sleep 1.5
+	done
+	touch "$T/rl.stop"
+	wait "$w" || die "the connect loop of benchmark 10 failed: $(cat "$T/rl.watch")"
+	stop_daemon
+	kill -TERM "$la" "$lb" 2>/dev/null || true
+	wait "$la" "$lb" 2>/dev/null || true
+	mapfile -t sw < <(sed -n 's/^switch t_ns=\([0-9]*\).*/\1/p' "$T/rl.watch")
+	l=$(tail -n 1 "$T/rl.watch")
+	n=$(kv connects "$l")
+	nsw=${#sw[@]}
+	half=$((nsw - RELOADS))
+	# the first switch after each SIGHUP is that reload taking effect
+	for i in $(seq 0 $((RELOADS - 1))); do
+		for t in "${sw[@]}"; do
+			if [ "$t" -ge "${t0s[$i]}" ]; then
+				lat+=("$(calc "($t - ${t0s[$i]}) / 1e6")")
+				break
+			fi
+		done
+	done
+	say "  $n connects, $nsw class switches for $RELOADS reloads; SIGHUP to new decisions (ms): ${lat[*]}"
+	local mx
+	mx=$(printf '%s\n' "${lat[@]}" | sort -g | tail -n 1)
+	row "reload of 10k rules, SIGHUP to the new policy deciding (ms)" "-" \
+		"$(median "${lat[@]}") $(range "${lat[@]}")" "-" "<= 150 (max)" \
+		"$( [ "${#lat[@]}" = "$RELOADS" ] && verdict "$mx <= 150" || echo MISS)"
+	row "  decisions by a partial policy (extra switches; connects judged)" "-" \
+		"$half ($n connects)" "-" "= 0" "$(verdict "$half == 0")"
 }
 
 # ---------------------------------------------------------------------------
