@@ -85,11 +85,12 @@ struct {
 	__type(value, struct ag_inode_val);
 } deny_inodes SEC(".maps");
 
+/* The process table: sets of entries (bpf/agentguard.h, struct ag_proc_set). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, AG_DEFAULT_MAX_PROCS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AG_PROC_SETS);
 	__type(key, __u32);
-	__type(value, struct ag_proc);
+	__type(value, struct ag_proc_set);
 } procs SEC(".maps");
 
 struct {
@@ -479,6 +480,8 @@ int ag_bind6(struct bpf_sock_addr *ctx)
 /* ------------------------------------------------------------------------ */
 /* Processes                                                                 */
 
+/* tp_btf arguments are BTF pointers: their fields are read with plain
+ * loads, not probe reads. */
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ag_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -487,28 +490,28 @@ int BPF_PROG(ag_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (!in_scope())
 		return 0;
-	ptgid = BPF_CORE_READ(parent, tgid);
-	ctgid = BPF_CORE_READ(child, tgid);
+	ptgid = parent->tgid;
+	ctgid = child->tgid;
 	if (ptgid == ctgid)
 		return 0;	/* a new thread */
-	pp = bpf_map_lookup_elem(&procs, &ptgid);
+	pp = proc_lookup(ptgid);
 	if (pp) {
 		cp.exec_ktime = pp->exec_ktime;
 		cp.parent_exec_ktime = pp->parent_exec_ktime;
 	}
 	cp.ppid = ptgid;
-	bpf_map_update_elem(&procs, &ctgid, &cp, BPF_ANY);
+	proc_store(ctgid, &cp);
 	return 0;
 }
 
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ag_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
-	struct ag_proc *cur, np = {};
 	struct ag_event_exec *e;
 	struct ag_session *s;
-	__u64 cgid = 0;
-	__u32 tgid;
+	struct ag_proc *cur;
+	__u64 cgid = 0, now, parent_exec;
+	__u32 tgid, ppid;
 	long n;
 
 	if (!in_scope())
@@ -516,38 +519,44 @@ int BPF_PROG(ag_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 	s = current_session(&cgid);
 	if (!s)
 		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	cur = bpf_map_lookup_elem(&procs, &tgid);
+	tgid = p->tgid;		/* p is current */
+	now = bpf_ktime_get_boot_ns();
+	cur = proc_lookup(tgid);
 	if (cur) {
-		np.parent_exec_ktime = cur->exec_ktime;
-		np.ppid = cur->ppid;
+		/* in place: the process has no other thread now */
+		ppid = cur->ppid;
+		parent_exec = cur->exec_ktime;
+		cur->parent_exec_ktime = parent_exec;
+		cur->exec_ktime = now;
 	} else {
-		struct task_struct *parent = BPF_CORE_READ(p, real_parent);
-		__u32 ptgid = BPF_CORE_READ(parent, tgid);
-		struct ag_proc *pp = bpf_map_lookup_elem(&procs, &ptgid);
+		struct task_struct *parent = p->real_parent;
+		struct ag_proc *pp, np = {};
 
-		np.ppid = ptgid;
+		ppid = parent->tgid;
+		pp = proc_lookup(ppid);
 		/* A parent we never saw exec (it started before the daemon, or
 		 * outside agentguard): its identity is its start time, rounded
 		 * to USER_HZ ticks like /proc/<pid>/stat field 22, so userspace
 		 * derives the same exec_id from /proc. */
-		np.parent_exec_ktime = pp ? pp->exec_ktime :
-			BPF_CORE_READ(parent, start_boottime) / AG_START_TICK_NS * AG_START_TICK_NS;
+		parent_exec = pp ? pp->exec_ktime :
+			parent->start_boottime / AG_START_TICK_NS * AG_START_TICK_NS;
+		np.exec_ktime = now;
+		np.parent_exec_ktime = parent_exec;
+		np.ppid = ppid;
+		proc_store(tgid, &np);
 	}
-	np.exec_ktime = bpf_ktime_get_boot_ns();
-	bpf_map_update_elem(&procs, &tgid, &np, BPF_ANY);
 
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(AG_STAT_EVENTS_LOST);
 		return 0;
 	}
-	fill_hdr(&e->h, AG_EV_EXEC, cgid);
-	e->h.ktime = np.exec_ktime;
-	e->parent_exec_ktime = np.parent_exec_ktime;
+	fill_hdr_task(&e->h, AG_EV_EXEC, cgid, now);
+	e->h.exec_ktime = now;
+	e->h.ppid = ppid;
+	e->parent_exec_ktime = parent_exec;
 	e->_pad = 0;
-	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
-				      BPF_CORE_READ(bprm, filename));
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename), bprm->filename);
 	e->filename_len = n > 0 ? n - 1 : 0;
 	if (n <= 0)
 		e->filename[0] = 0;
@@ -560,29 +569,31 @@ int BPF_PROG(ag_exit, struct task_struct *p)
 {
 	struct ag_event_exit *e;
 	struct ag_session *s;
+	struct ag_proc *cur;
 	__u64 cgid = 0;
 	__u32 tgid;
 
 	if (!in_scope())
 		return 0;
-	if (BPF_CORE_READ(p, pid) != BPF_CORE_READ(p, tgid))
+	tgid = p->tgid;		/* p is current */
+	if (p->pid != tgid)
 		return 0;	/* a thread, not the process */
+	cur = proc_lookup(tgid);
 	s = current_session(&cgid);
-	tgid = BPF_CORE_READ(p, tgid);
-	if (!s) {
-		bpf_map_delete_elem(&procs, &tgid);
-		return 0;
+	if (s) {
+		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+		if (!e) {
+			stat_inc(AG_STAT_EVENTS_LOST);
+		} else {
+			fill_hdr_task(&e->h, AG_EV_EXIT, cgid, bpf_ktime_get_boot_ns());
+			fill_hdr_proc(&e->h, cur);
+			e->exit_code = p->exit_code;
+			e->_pad = 0;
+			bpf_ringbuf_submit(e, wakeup_flags());
+		}
 	}
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(AG_STAT_EVENTS_LOST);
-	} else {
-		fill_hdr(&e->h, AG_EV_EXIT, cgid);
-		e->exit_code = BPF_CORE_READ(p, exit_code);
-		e->_pad = 0;
-		bpf_ringbuf_submit(e, wakeup_flags());
-	}
-	bpf_map_delete_elem(&procs, &tgid);
+	if (cur)
+		proc_free(cur, tgid);
 	return 0;
 }
 

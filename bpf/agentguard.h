@@ -98,7 +98,7 @@
 #define AG_DEFAULT_MAX_POLICIES	 4096
 #define AG_DEFAULT_MAX_NET_RULES 262144
 #define AG_DEFAULT_RINGBUF_BYTES (8u << 20)
-#define AG_DEFAULT_MAX_PROCS	 65536
+#define AG_DEFAULT_MAX_PROCS	 65536	/* entries of `procs` (fixed) */
 #define AG_DEFAULT_MAX_PATH_RULES 262144
 #define AG_DEFAULT_MAX_DENY_INODES 65536
 
@@ -327,12 +327,34 @@ struct ag_event_file {
  * reports it. */
 #define AG_START_TICK_NS	10000000ull
 
-/* Value of `procs`, keyed by __u32 tgid: what exec events need of a process. */
+/* What exec events need of a process: one entry of `procs`. */
 struct ag_proc {
+	__u64 key;			/* AG_PROC_KEY(tgid); 0: a free entry */
 	__u64 exec_ktime;		/* boot ns of its last exec (or its parent's, if it never exec'd) */
 	__u64 parent_exec_ktime;
 	__u32 ppid;
 	__u32 _pad;
+};
+
+/*
+ * `procs` is a set-associative table, not a hash map: an array of
+ * AG_PROC_SETS sets of AG_PROC_WAYS entries; process tgid lives in set
+ * tgid % AG_PROC_SETS, in any way. Lookups are inlined array accesses and
+ * a scan of one set (256 bytes), stores claim a free way with a compare and
+ * swap of `key`: no hash, lock or free list, which is what made the LRU hash
+ * cost microseconds per fork, exec and exit. Pids are allocated in order, so
+ * consecutive pids fill different sets; a set is full only with more than
+ * AG_PROC_WAYS live processes below the agentguard root whose pids are
+ * equal modulo AG_PROC_SETS, and then a store evicts one of them (as the LRU
+ * hash did when full): that process is then unknown, like one started
+ * before the daemon.
+ */
+#define AG_PROC_WAYS		8
+#define AG_PROC_SETS		(AG_DEFAULT_MAX_PROCS / AG_PROC_WAYS)
+#define AG_PROC_KEY(tgid)	((__u64)(tgid) + 1)
+
+struct ag_proc_set {
+	struct ag_proc way[AG_PROC_WAYS];
 };
 
 /* Indices of the per-CPU `stats` array. */

@@ -64,11 +64,12 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* The process table: sets of entries (bpf/agentguard.h, struct ag_proc_set). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, AG_DEFAULT_MAX_PROCS);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AG_PROC_SETS);
 	__type(key, __u32);
-	__type(value, struct ag_proc);
+	__type(value, struct ag_proc_set);
 } procs SEC(".maps");
 
 /* Own maps. */
