@@ -1915,6 +1915,20 @@ static struct session *adopt_cgroup(struct daemon *d, struct agent *a, const cha
 			 d->cg_mount);
 		return NULL;
 	}
+	{
+		/* never the daemon's own cgroup or one above it: its log and
+		 * socket would be judged by an agent's manifest */
+		char self[PATH_MAX], full[PATH_MAX * 2];
+
+		if (cgroup__of_pid(getpid(), self, sizeof(self)) == 0) {
+			snprintf(full, sizeof(full), "%s%s", d->cg_mount,
+				 strcmp(self, "/") ? self : "");
+			if (path_within(full, rp)) {
+				snprintf(why, n, "'%s' holds the agentguard daemon itself", rp);
+				return NULL;
+			}
+		}
+	}
 	if (path_within(rp, d->root) || path_within(d->root, rp)) {
 		snprintf(why, n, "'%s' is %s the agentguard root '%s' (start agents there with "
 			 "agentguard run)", rp, path_within(rp, d->root) ? "inside" : "above",

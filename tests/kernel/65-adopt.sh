@@ -39,6 +39,7 @@ cg_clean() { # kill what the test put in its cgroups, then remove them
 	done
 	sleep 0.2
 	for c in "$CG/child" "$CG" "$CG2" "$CG3"; do [ -d "$c" ] && rmdir "$c" 2>/dev/null; done
+	[ -d "${DCG:-}" ] && rmdir "$DCG" 2>/dev/null
 }
 trap 'ag_cleanup; cg_clean; rm -rf "$M" "$SECRET"' EXIT
 chmod 755 "$AG_TMP"	# the socket's directory: other users may reach the socket
@@ -94,6 +95,15 @@ case $out in *"inside the agentguard root"*) ok "the agentguard root: says why" 
 *) notok "the agentguard root: says why" "got '$out'" ;; esac
 out=$(adopt --agent ad-net "$AG_CG2" 2>&1); rc=$?
 check "the cgroup2 mount itself: refused" "1" "$rc"
+# the daemon's own cgroup: moved into one of ours for the check, then back
+orig=$AG_CG2$(sed -n 's/^0:://p' "/proc/$AG_DAEMON/cgroup")
+DCG=$AG_CG2/agentguard-adopt-daemon-$$
+mkdir "$DCG" && echo "$AG_DAEMON" >"$DCG/cgroup.procs"
+out=$(adopt --agent ad-net "$DCG" 2>&1); rc=$?
+echo "$AG_DAEMON" >"$orig/cgroup.procs" && rmdir "$DCG"
+check "the daemon's own cgroup: refused" "1" "$rc"
+case $out in *"'$DCG' holds the agentguard daemon itself"*) ok "the daemon's own cgroup: says why" ;;
+*) notok "the daemon's own cgroup: says why" "got '$out'" ;; esac
 out=$(adopt --agent ad-net /tmp 2>&1); rc=$?
 check "a directory that is no cgroup: refused" "1" "$rc"
 out=$(adopt --agent nosuch "$CG2" 2>&1); rc=$?
