@@ -34,6 +34,16 @@ const volatile __u32 ag_root_level = 0;	/* its level below the cgroup2 root */
 const volatile __u32 ag_wakeup_bytes = 256 * 1024; /* wake the reader past this fill */
 const volatile bool ag_log_allowed_files = false;  /* report allowed file decisions too */
 const volatile __u64 ag_cache_seed = 0;	/* random: keys the decision cache's tags */
+const volatile __u64 ag_agg_window_ns = 0;	/* aggregation window of denials; 0: off */
+const volatile __u64 ag_rate_interval_ns = 0;	/* session rate limit: ns per event; 0: off */
+const volatile __u64 ag_rate_tau_ns = 0;	/* its burst tolerance: (burst - 1) x interval */
+
+/* ag_agg_flush() (run by the daemon): its arguments and results. */
+__u64 ag_flush_cgid = 0;	/* in: only this session's slots; 0: every slot */
+__u32 ag_flush_force = 0;	/* in: close open windows now, passed or not */
+__u32 ag_flush_full = 0;	/* out: the ring buffer was full; slots left open */
+__u32 ag_flush_count = 0;	/* out: aggregate records put on the ring buffer */
+__u64 ag_agg_open = 0;		/* slots open now: the daemon flushes only when > 0 */
 
 /* The loader's check that the LSM hooks really run (BPF LSM can be built in
  * yet not enabled, and then attaching works but nothing is ever called):
@@ -105,6 +115,24 @@ struct {
 	__type(value, __u64);
 } stats SEC(".maps");
 
+/* Aggregation slots (bpf/agentguard.h, struct ag_agg_slot). The loader
+ * shrinks it to one entry when aggregation is off. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, AG_AGG_SLOTS);
+	__type(key, __u32);
+	__type(value, struct ag_agg_slot);
+} agg SEC(".maps");
+
+/* Session rate limits, by session cgroup id (struct ag_rate); written by the
+ * daemon. The loader sizes it (one entry when rate limiting is off). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AG_DEFAULT_MAX_SESSIONS);
+	__type(key, __u64);
+	__type(value, struct ag_rate);
+} rate SEC(".maps");
+
 /*
  * Adopted cgroups (`agentguard adopt`): sessions outside the agentguard root,
  * made by something else (a systemd unit, a container runtime). `adopted`
@@ -159,6 +187,250 @@ static __always_inline struct ag_session *current_session(__u64 *cgid)
 {
 	return session_lookup(&sessions, cgid);
 }
+
+/* ------------------------------------------------------------------------ */
+/* Storms: the session rate limit and the aggregation of repeated denials    */
+/* (bpf/agentguard.h: struct ag_rate, struct ag_agg_slot)                    */
+
+/* May an event of session cgid at boot time now be emitted? If not, it is
+ * counted in the session's `limited` (and AG_STAT_RATE_LIMITED). Lock-free:
+ * a compare and swap of the bucket's tat, retried while other CPUs win it;
+ * after four lost races the event is emitted (over the rate by a few events,
+ * never uncounted). */
+static __always_inline bool rate_ok(__u64 cgid, __u64 now)
+{
+	struct ag_rate *b;
+
+	if (!ag_rate_interval_ns)
+		return true;
+	b = bpf_map_lookup_elem(&rate, &cgid);
+	if (!b)
+		return true;
+	for (int i = 0; i < 4; i++) {
+		__u64 tat = b->tat, next = tat > now ? tat : now;
+
+		if (next - now > ag_rate_tau_ns) {
+			__sync_fetch_and_add(&b->limited, 1);
+			stat_inc(AG_STAT_RATE_LIMITED);
+			return false;
+		}
+		if (__sync_val_compare_and_swap(&b->tat, tat, next + ag_rate_interval_ns) == tat)
+			return true;
+	}
+	return true;
+}
+
+/* What agg_account() found. */
+#define AGG_NONE	0	/* no aggregation: emit the event */
+#define AGG_COUNTED	1	/* counted in its open slot: emit nothing */
+#define AGG_REOPENED	2	/* its closed slot opened again: emit the event */
+#define AGG_NEW		3	/* no slot: emit the event, then agg_claim_lock() */
+
+static __always_inline __u64 agg_mix(__u64 h, __u64 v)
+{
+	h ^= v;
+	h *= 0x9e3779b97f4a7c15ull;
+	return h ^ (h >> 29);
+}
+
+/* The first slot index of the set of k. */
+static __always_inline __u32 agg_set(const struct ag_agg_key *k)
+{
+	const __u64 *w = (const __u64 *)k;
+	__u64 h = ag_cache_seed;
+
+#pragma unroll
+	for (int i = 0; i < sizeof(*k) / 8; i++)
+		h = agg_mix(h, w[i]);
+	return (__u32)(h % AG_AGG_SETS) * AG_AGG_WAYS;
+}
+
+static __always_inline bool agg_key_eq(const struct ag_agg_key *a, const struct ag_agg_key *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	__u64 d = 0;
+
+#pragma unroll
+	for (int i = 0; i < sizeof(*a) / 8; i++)
+		d |= x[i] ^ y[i];
+	return !d;
+}
+
+/* A denial with identity k at boot time now: counted in k's open slot, or
+ * k's closed slot reopened (its window starts now), or no slot for k. */
+static __always_inline int agg_account(const struct ag_agg_key *k, __u64 now)
+{
+	__u32 base = agg_set(k);
+	int r = AGG_NEW;
+
+	for (__u32 w = 0; w < AG_AGG_WAYS; w++) {
+		__u32 i = base + w;
+		struct ag_agg_slot *s = bpf_map_lookup_elem(&agg, &i);
+
+		if (!s)
+			return AGG_NONE;	/* the map is shrunk: aggregation is off */
+		/* unlocked peeks skip what cannot be k's (a slot being claimed
+		 * for k meanwhile at worst gives k a second slot) */
+		if (s->state == AG_AGG_FREE || s->key.pid != k->pid)
+			continue;
+		bpf_spin_lock(&s->lock);
+		if (s->state != AG_AGG_FREE && agg_key_eq(&s->key, k)) {
+			if (s->state == AG_AGG_OPEN) {
+				if (!s->count) {
+					s->first = now;
+					s->last = now;
+				} else {
+					if (now < s->first)
+						s->first = now;
+					if (now > s->last)
+						s->last = now;
+				}
+				s->count++;
+				r = AGG_COUNTED;
+			} else {
+				s->state = AG_AGG_OPEN;
+				s->start = now;
+				s->count = 0;
+				r = AGG_REOPENED;
+			}
+			bpf_spin_unlock(&s->lock);
+			break;
+		}
+		bpf_spin_unlock(&s->lock);
+	}
+	if (r == AGG_COUNTED)
+		stat_inc(AG_STAT_AGGREGATED);
+	else if (r == AGG_REOPENED)
+		__sync_fetch_and_add(&ag_agg_open, 1);
+	return r;
+}
+
+/* A free or closed slot of k's set, made k's and open (window from now),
+ * and returned LOCKED: the caller copies its event in as the template,
+ * unlocks and counts it in ag_agg_open. NULL when every way is open. */
+static __always_inline struct ag_agg_slot *agg_claim_lock(const struct ag_agg_key *k, __u64 now)
+{
+	__u32 base = agg_set(k);
+
+	for (__u32 w = 0; w < AG_AGG_WAYS; w++) {
+		__u32 i = base + w;
+		struct ag_agg_slot *s = bpf_map_lookup_elem(&agg, &i);
+
+		if (!s)
+			return NULL;
+		if (s->state == AG_AGG_OPEN)
+			continue;
+		bpf_spin_lock(&s->lock);
+		if (s->state != AG_AGG_OPEN) {	/* a closed slot holds no count */
+			s->key = *k;
+			s->state = AG_AGG_OPEN;
+			s->start = now;
+			s->count = 0;
+			s->first = 0;
+			s->last = 0;
+			return s;
+		}
+		bpf_spin_unlock(&s->lock);
+	}
+	return NULL;
+}
+
+/*
+ * The flush, run by the daemon with BPF_PROG_TEST_RUN (it is attached
+ * nowhere): every open slot whose window has passed (every open slot with
+ * ag_flush_force; only the session ag_flush_cgid's when that is set) puts
+ * its count, if any, on the ring buffer as an AG_EV_AGGREGATE record and is
+ * closed, all under its lock, so an event counted concurrently is in this
+ * record or in the next one, never in both nor in neither. A slot counted
+ * into after the unlocked peek saw 0 stays open until the next flush. When
+ * the ring buffer is full the flush stops (ag_flush_full); what it did not
+ * move stays counted in the slots.
+ */
+struct agg_flush {
+	__u64 now;
+	__u32 count;
+	__u32 full;
+};
+
+/* Is slot s, locked, to be flushed now? */
+static __always_inline bool agg_due(const struct ag_agg_slot *s, __u64 now)
+{
+	return s->state == AG_AGG_OPEN &&
+	       (!ag_flush_cgid || s->key.session_cgid == ag_flush_cgid) &&
+	       (ag_flush_force || (__s64)(now - s->start) >= (__s64)ag_agg_window_ns);
+}
+
+static long agg_flush_step(__u32 i, void *arg)
+{
+	struct agg_flush *c = arg;
+	struct ag_event_agg *r;
+	struct ag_agg_slot *s;
+	bool moved = false, closed = false;
+
+	s = bpf_map_lookup_elem(&agg, &i);
+	if (!s)
+		return 1;
+	if (!agg_due(s, c->now))	/* an unlocked peek: checked again below */
+		return 0;
+	if (!s->count) {
+		/* nothing counted (if the peek is right): close it */
+		bpf_spin_lock(&s->lock);
+		if (agg_due(s, c->now) && !s->count) {
+			s->state = AG_AGG_CLOSED;
+			closed = true;
+		}
+		bpf_spin_unlock(&s->lock);
+		if (closed)
+			__sync_fetch_and_sub(&ag_agg_open, 1);
+		return 0;
+	}
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		c->full = 1;
+		return 1;
+	}
+	bpf_spin_lock(&s->lock);
+	if (agg_due(s, c->now)) {
+		/* only the flush takes counts away: s->count is still > 0 */
+		r->count = s->count;
+		r->first = s->first;
+		r->last = s->last;
+		__builtin_memcpy(&r->ev, &s->tmpl, sizeof(r->ev));
+		s->count = 0;
+		s->state = AG_AGG_CLOSED;
+		moved = true;
+	}
+	bpf_spin_unlock(&s->lock);
+	if (!moved) {
+		bpf_ringbuf_discard(r, BPF_RB_NO_WAKEUP);
+		return 0;
+	}
+	r->type = AG_EV_AGGREGATE;
+	r->_pad = 0;
+	bpf_ringbuf_submit(r, BPF_RB_NO_WAKEUP);
+	c->count++;
+	__sync_fetch_and_sub(&ag_agg_open, 1);
+	return 0;
+}
+
+SEC("tc")
+int ag_agg_flush(struct __sk_buff *skb)
+{
+	struct agg_flush c = { .now = bpf_ktime_get_boot_ns() };
+
+	bpf_loop(AG_AGG_SLOTS, agg_flush_step, &c, 0);
+	ag_flush_full = c.full;
+	ag_flush_count = c.count;
+	return 0;
+}
+
+int ag_report(struct ag_agg_key *k, __u64 now, __u64 verdict, __u64 seq);
+
+/* The verdict as ag_report() takes it: in a register, not in *k, so that the
+ * verifier need not tell apart the callers' states by their verdicts. */
+#define REPORT_VERDICT(v, family)					\
+	((__u64)(v).decision | (__u64)(v).rule_kind << 8 | (__u64)(v).level << 16 | \
+	 (__u64)(v).rule_idx << 24 | (__u64)(family) << 40)
 
 /* ------------------------------------------------------------------------ */
 /* Network                                                                   */
@@ -386,7 +658,7 @@ static __always_inline int handle_sock_addr(struct bpf_sock_addr *ctx, __u32 typ
 {
 	struct ag_net_key key = {};
 	struct judge_req req = {};
-	struct ag_event_net *e;
+	struct ag_agg_key ak = {};
 	struct ag_session *s;
 	struct verdict v;
 	__u64 cgid = 0;
@@ -422,22 +694,13 @@ static __always_inline int handle_sock_addr(struct bpf_sock_addr *ctx, __u32 typ
 	judge(s, &req, &v);
 	count_decision(v.decision);
 
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
-		stat_inc(AG_STAT_EVENTS_LOST);
-	} else {
-		fill_hdr(&e->h, type, cgid);
-		e->h.decision = v.decision;
-		e->h.rule_kind = v.rule_kind;
-		e->h.rule_idx = v.rule_idx;
-		e->h.level = v.level;
-		e->family = v6 ? AF_INET6 : AF_INET;
-		e->proto = proto;
-		e->port = port;
-		e->_pad = 0;
-		__builtin_memcpy(e->addr, key.addr, 16);
-		bpf_ringbuf_submit(e, wakeup_flags());
-	}
+	/* The decision is made; ag_report() only reports it. */
+	ak.session_cgid = cgid;
+	ak.type = type;
+	ak.access = proto;
+	ak.port = port;
+	__builtin_memcpy(ak.target, key.addr, 16);
+	ag_report(&ak, bpf_ktime_get_boot_ns(), REPORT_VERDICT(v, v6 ? AF_INET6 : AF_INET), 0);
 	return v.decision == AG_DENY ? 0 : 1;
 }
 
@@ -546,6 +809,8 @@ int BPF_PROG(ag_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm 
 		proc_store(tgid, &np);
 	}
 
+	if (!rate_ok(cgid, now))
+		return 0;
 	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		stat_inc(AG_STAT_EVENTS_LOST);
@@ -570,7 +835,7 @@ int BPF_PROG(ag_exit, struct task_struct *p)
 	struct ag_event_exit *e;
 	struct ag_session *s;
 	struct ag_proc *cur;
-	__u64 cgid = 0;
+	__u64 cgid = 0, now;
 	__u32 tgid;
 
 	if (!in_scope())
@@ -580,12 +845,13 @@ int BPF_PROG(ag_exit, struct task_struct *p)
 		return 0;	/* a thread, not the process */
 	cur = proc_lookup(tgid);
 	s = current_session(&cgid);
-	if (s) {
+	now = s ? bpf_ktime_get_boot_ns() : 0;
+	if (s && rate_ok(cgid, now)) {
 		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 		if (!e) {
 			stat_inc(AG_STAT_EVENTS_LOST);
 		} else {
-			fill_hdr_task(&e->h, AG_EV_EXIT, cgid, bpf_ktime_get_boot_ns());
+			fill_hdr_task(&e->h, AG_EV_EXIT, cgid, now);
 			fill_hdr_proc(&e->h, cur);
 			e->exit_code = p->exit_code;
 			e->_pad = 0;
@@ -1052,18 +1318,189 @@ static __noinline int take_ancestors(struct dentry *d, struct path_scratch *sc)
 	return 0;
 }
 
-/* The last component of the object as ".../name", for an event about a
- * path that could not be resolved. */
-static __always_inline void event_tail(struct ag_event_file *e, __u64 dentry)
+/* The last component of the object as ".../name" into the scratch key, for
+ * an event about a path that could not be resolved (which left the key
+ * unused); returns its length. */
+static __always_inline __u32 scratch_tail(struct path_scratch *sc, __u64 dentry)
 {
 	const unsigned char *name = BPF_CORE_READ((struct dentry *)dentry, d_name.name);
+	long n;
 
-	e->path[0] = '.';
-	e->path[1] = '.';
-	e->path[2] = '.';
-	e->path[3] = '/';
-	if (bpf_probe_read_kernel_str(&e->path[4], sizeof(e->path) - 4, name) < 0)
-		e->path[4] = 0;
+	sc->k.path[0] = '.';
+	sc->k.path[1] = '.';
+	sc->k.path[2] = '.';
+	sc->k.path[3] = '/';
+	n = bpf_probe_read_kernel_str(&sc->k.path[4], AG_PATH_LEN - 4, name);
+	if (n < 1) {
+		sc->k.path[4] = 0;
+		n = 1;
+	}
+	return 4 + n - 1;
+}
+
+/* A 64-bit hash of the resolved path in the scratch key, len bytes long: of
+ * its first AG_PATH_LEN - 1 bytes, what an event carries (the aggregation
+ * identity adds len itself). One bpf_loop() step per 8 bytes: the verifier
+ * checks one step, not every length. */
+struct path_hash {
+	__u64 h;
+	__u32 n;
+};
+
+static long path_hash_step(__u32 i, void *arg)
+{
+	struct path_hash *ph = arg;
+	struct path_scratch *sc;
+	__u32 zero = 0, left;
+	__u64 w;
+
+	if (i >= AG_PATH_LEN / 8 || i * 8 >= ph->n)
+		return 1;
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!sc)
+		return 1;
+	barrier_var(i);
+	__builtin_memcpy(&w, &sc->k.path[(i & (AG_PATH_LEN / 8 - 1)) * 8], sizeof(w));
+	left = ph->n - i * 8;
+	if (left < 8)
+		w &= (1ull << (8 * left)) - 1;
+	ph->h = agg_mix(ph->h, w);
+	return 0;
+}
+
+static __always_inline __u64 path_hash(__u32 len)
+{
+	struct path_hash ph = { .n = len < AG_PATH_LEN - 1 ? len : AG_PATH_LEN - 1 };
+
+	ph.h = agg_mix(ag_cache_seed, ph.n);
+	bpf_loop(AG_PATH_LEN / 8, path_hash_step, &ph, 0);
+	return ph.h;
+}
+
+/* The header of a reported event of identity k at boot time now. */
+static __always_inline void report_hdr(struct ag_event_hdr *h, const struct ag_agg_key *k,
+				       __u64 now, __u32 ppid)
+{
+	fill_hdr_task(h, k->type, k->session_cgid, now);
+	h->exec_ktime = k->exec_ktime;
+	h->ppid = ppid;
+	h->decision = k->decision;
+	h->rule_kind = k->rule_kind;
+	h->rule_idx = k->rule_idx;
+	h->level = k->level;
+}
+
+/*
+ * Report one action of the current task, decided at boot time now: counted
+ * in its aggregation slot (a denial or audit decision), or rate limited, or
+ * put on the ring buffer, or counted as lost: exactly one of them. The
+ * caller fills in *k the session, the type and the target (network: access
+ * = protocol, port, target = address; files: access, op, path_len (0 for a
+ * path that could not be resolved) and name_len) and passes the verdict
+ * (and a network event's family) as REPORT_VERDICT(); this fills the rest.
+ * A file event's path is the string in this CPU's scratch key (".../<name>"
+ * for an unresolved one), which the caller began to use when its seq was
+ * `seq`: if another task used it since, nothing is counted and 1 is
+ * returned (the caller redoes the check). Returns 0 otherwise.
+ *
+ * A global function, so the verifier checks it once per program rather than
+ * once per state its callers reach it in.
+ */
+__noinline int ag_report(struct ag_agg_key *k, __u64 now, __u64 verdict, __u64 seq)
+{
+	struct path_scratch *sc;
+	struct ag_agg_slot *slot;
+	struct ag_proc *p;
+	__u32 zero = 0, ppid;
+	int agg = AGG_NONE;
+	bool file;
+
+	sc = bpf_map_lookup_elem(&scratch, &zero);
+	if (!k || !sc)
+		return 0;	/* cannot happen */
+	file = k->type == AG_EV_FILE_OPEN || k->type == AG_EV_EXEC_CHECK;
+	k->decision = verdict;
+	k->rule_kind = verdict >> 8;
+	k->level = verdict >> 16;
+	k->rule_idx = verdict >> 24;
+	k->pid = bpf_get_current_pid_tgid() >> 32;
+	k->uid = (__u32)bpf_get_current_uid_gid();
+	/* scalars only from here: a pointer into one of the set's ways would
+	 * make the verifier walk the rest once per way */
+	p = proc_lookup(k->pid);
+	k->exec_ktime = p ? p->exec_ktime : 0;
+	ppid = p ? p->ppid : 0;
+	barrier_var(ppid);
+	if (k->decision != AG_ALLOW && ag_agg_window_ns) {
+		if (file) {
+			__u64 h = path_hash(k->name_len);
+
+			__builtin_memcpy(k->target, &h, sizeof(h));
+			barrier();
+			if (sc->seq != seq)
+				return 1;	/* the path hashed was another task's */
+		}
+		agg = agg_account(k, now);
+		if (agg == AGG_COUNTED)
+			return 0;
+	}
+	if (!rate_ok(k->session_cgid, now))
+		return 0;
+	if (file) {
+		struct ag_event_file *f = bpf_ringbuf_reserve(&events, sizeof(*f), 0);
+
+		if (!f) {
+			stat_inc(AG_STAT_EVENTS_LOST);
+			return 0;
+		}
+		report_hdr(&f->h, k, now, ppid);
+		f->access = k->access;
+		f->op = k->op;
+		f->_pad = 0;
+		f->path_len = k->path_len;
+		if (bpf_probe_read_kernel_str(f->path, sizeof(f->path), sc->k.path) < 0)
+			f->path[0] = 0;
+		barrier();
+		if (sc->seq != seq) {
+			/* redone: what was done above (a window reopened, a
+			 * token taken) is not counted anywhere */
+			bpf_ringbuf_discard(f, 0);
+			return 1;
+		}
+		if (agg == AGG_NEW) {
+			slot = agg_claim_lock(k, now);
+			if (slot) {
+				__builtin_memcpy(&slot->tmpl.file, f, sizeof(*f));
+				bpf_spin_unlock(&slot->lock);
+				__sync_fetch_and_add(&ag_agg_open, 1);
+			}
+		}
+		bpf_ringbuf_submit(f, wakeup_flags());
+		return 0;
+	} else {
+		struct ag_event_net *n = bpf_ringbuf_reserve(&events, sizeof(*n), 0);
+
+		if (!n) {
+			stat_inc(AG_STAT_EVENTS_LOST);
+			return 0;
+		}
+		report_hdr(&n->h, k, now, ppid);
+		n->family = verdict >> 40;
+		n->proto = k->access;
+		n->port = k->port;
+		n->_pad = 0;
+		__builtin_memcpy(n->addr, k->target, 16);
+		if (agg == AGG_NEW) {
+			slot = agg_claim_lock(k, now);
+			if (slot) {
+				__builtin_memcpy(&slot->tmpl.net, n, sizeof(*n));
+				bpf_spin_unlock(&slot->lock);
+				__sync_fetch_and_add(&ag_agg_open, 1);
+			}
+		}
+		bpf_ringbuf_submit(n, wakeup_flags());
+		return 0;
+	}
 }
 
 /*
@@ -1076,7 +1513,6 @@ static __noinline int path_check(struct path *fpath, struct dentry *dentry,
 				 struct hook_req *hr, const struct ag_session *s)
 {
 	struct path_judge j = {};
-	struct ag_event_file *e;
 	struct path_scratch *sc;
 	struct verdict v;
 	__u32 zero = 0;
@@ -1110,43 +1546,26 @@ static __noinline int path_check(struct path *fpath, struct dentry *dentry,
 	}
 	judge_paths(s, &j, &v);
 
-	if (v.decision != AG_ALLOW || (ag_log_allowed_files && hr->type == AG_EV_FILE_OPEN)) {
-		e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-		if (e) {
-			fill_hdr(&e->h, hr->type, hr->cgid);
-			e->h.decision = v.decision;
-			e->h.rule_kind = v.rule_kind;
-			e->h.rule_idx = v.rule_idx;
-			e->h.level = v.level;
-			e->access = hr->access;
-			e->op = hr->op;
-			e->_pad = 0;
-			if (len >= 0) {
-				e->path_len = len;
-				if (bpf_probe_read_kernel_str(e->path, sizeof(e->path),
-							      sc->k.path) < 0)
-					e->path[0] = 0;
-			} else {
-				e->path_len = 0;
-				event_tail(e, hr->dentry);
-			}
-			barrier();
-			if (sc->seq != seq) {
-				bpf_ringbuf_discard(e, 0);
-				return 1;
-			}
-			bpf_ringbuf_submit(e, wakeup_flags());
-			count_decision(v.decision);
-			return v.decision == AG_DENY ? -EPERM : 0;
-		}
-		if (v.decision != AG_ALLOW)
-			stat_inc(AG_STAT_EVENTS_LOST);
-	}
+	/* The decision and the path below come from this CPU's scratch: valid
+	 * only if no other task used it meanwhile. */
 	barrier();
 	if (sc->seq != seq)
 		return 1;
+	if (v.decision != AG_ALLOW || (ag_log_allowed_files && hr->type == AG_EV_FILE_OPEN)) {
+		struct ag_agg_key ak = {};
+
+		ak.session_cgid = hr->cgid;
+		ak.type = hr->type;
+		ak.access = hr->access;
+		ak.op = hr->op;
+		ak.path_len = len > 0 ? len : 0;
+		ak.name_len = len > 0 ? len : scratch_tail(sc, hr->dentry);
+		if (ag_report(&ak, bpf_ktime_get_boot_ns(), REPORT_VERDICT(v, 0), seq))
+			return 1;
+	} else {
+		hr->allowed = v.decision == AG_ALLOW;
+	}
 	count_decision(v.decision);
-	hr->allowed = v.decision == AG_ALLOW;
 	return v.decision == AG_DENY ? -EPERM : 0;
 }
 

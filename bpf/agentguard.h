@@ -79,9 +79,10 @@
 #define AGENTGUARD_H
 
 #ifdef __BPF__
-/* vmlinux.h provides __u8 .. __u64 */
+/* vmlinux.h provides __u8 .. __u64 and struct bpf_spin_lock */
 #else
 #include <linux/types.h>
+#include <linux/bpf.h>
 #endif
 
 #define AG_MAX_DEPTH		8	/* session nesting levels judged */
@@ -226,6 +227,7 @@ enum ag_event_type {
 	AG_EV_EXIT	  = 5,
 	AG_EV_FILE_OPEN	  = 6,	/* also create, truncate, rename, link, unlink */
 	AG_EV_EXEC_CHECK  = 7,	/* an exec decision (denied or audited) */
+	AG_EV_AGGREGATE	  = 8,	/* struct ag_event_agg: repeated denials, counted */
 	AG_EV_FALLBACK	  = 64,	/* bpf/fallback.bpf.c: struct ag_event_fallback (bpf/fallback_abi.h) */
 };
 
@@ -322,6 +324,110 @@ struct ag_event_file {
 	char  path[AG_PATH_LEN];
 };
 
+/* Any kernel event record of bpf/agentguard.bpf.c that aggregation keeps as
+ * the template of its window (network, file and exec decisions). */
+union ag_event_any {
+	struct ag_event_hdr h;
+	struct ag_event_net net;
+	struct ag_event_file file;
+};
+
+/*
+ * Aggregation of repeated identical denials (docs/events.md, "Storms and
+ * loss").
+ *
+ * A denial or audit decision whose identity is the same as one logged less
+ * than the window (rodata ag_agg_window_ns; 0: off) ago is not put on the
+ * ring buffer: it is counted in the slot of that identity, with the boot
+ * times of the first and the last one counted. The identity is everything
+ * the entry would say but its time and thread: the session, the process
+ * (pid, exec time, uid), the event type, decision and rule, and the target
+ * (address, port and protocol; or the length of the path and a 64-bit hash
+ * of the first AG_PATH_LEN - 1 bytes an event carries of it, the access and
+ * the operation).
+ *
+ * `agg` is an array of AG_AGG_SETS sets of AG_AGG_WAYS slots; identity k
+ * lives in set hash(k) % AG_AGG_SETS, in any way. Slots are never freed,
+ * only reused, and every change of a slot's key, state and counts, and
+ * every decision on them, is made under its spin lock (unlocked peeks only
+ * skip slots), so no count is lost or counted twice:
+ *
+ *   FREE   -> OPEN     the event path claims it (a free or closed way) for a
+ *                      new identity whose event it puts on the ring buffer;
+ *                      the event is kept as the window's template
+ *   OPEN              identical events are counted (count, first, last)
+ *   OPEN   -> CLOSED   the flush program (ag_agg_flush, run by the daemon)
+ *                      once the window has passed (or forced): it moves the
+ *                      count to an AG_EV_AGGREGATE record and zeroes it; if
+ *                      the ring buffer is full the slot stays OPEN, counted
+ *   CLOSED -> OPEN     the next identical event reopens it (and is logged)
+ *
+ * A closed slot holds no count and may be taken by another identity. A set
+ * with every way open leaves a new identity unaggregated: it is logged one
+ * by one (or rate limited, or counted as lost), never dropped.
+ */
+#define AG_AGG_WAYS		4
+#define AG_AGG_SETS		1024
+#define AG_AGG_SLOTS		(AG_AGG_SETS * AG_AGG_WAYS)
+
+#define AG_AGG_FREE		0
+#define AG_AGG_OPEN		1
+#define AG_AGG_CLOSED		2
+
+struct ag_agg_key {
+	__u64 session_cgid;
+	__u64 exec_ktime;	/* the process's exec identity (0 unknown) */
+	__u32 pid;
+	__u32 uid;
+	__u32 type;		/* enum ag_event_type */
+	__u8  decision;
+	__u8  rule_kind;
+	__u8  level;
+	__u8  access;		/* files: AG_ACC_*; network: AG_PROTO_* */
+	__u16 rule_idx;
+	__u16 port;		/* network */
+	__u8  op;		/* files: AG_FILE_OP_* */
+	__u8  _pad0[3];
+	__u32 path_len;		/* files: as ag_event_file.path_len */
+	__u8  target[16];	/* network: the address; files: 64-bit path hash */
+	__u32 name_len;		/* files: bytes of the path hashed into target (the
+				 * path; ".../<name>" when it could not be resolved) */
+};
+
+struct ag_agg_slot {
+	struct bpf_spin_lock lock;
+	__u32 state;		/* AG_AGG_FREE, _OPEN, _CLOSED */
+	__u64 start;		/* boot ns the window opened */
+	__u64 count;		/* events counted since the last flush */
+	__u64 first, last;	/* boot ns of the first and last of them */
+	struct ag_agg_key key;
+	union ag_event_any tmpl;	/* the event that opened the window */
+};
+
+/* An aggregate, put on the ring buffer by the flush program. */
+struct ag_event_agg {
+	__u32 type;		/* AG_EV_AGGREGATE (where ag_event_hdr.type is) */
+	__u32 _pad;
+	__u64 count;		/* identical events not logged one by one */
+	__u64 first, last;	/* boot ns of the first and the last of them */
+	union ag_event_any ev;	/* the window's template: its identity */
+};
+
+/*
+ * Per-session rate limit (rodata ag_rate_interval_ns; 0: off): a GCRA token
+ * bucket per session, `rate`, keyed by session cgroup id, written by the
+ * daemon when the session starts. An event is emitted when tat - now <=
+ * ag_rate_tau_ns (tau = (burst - 1) x interval), and then tat advances by
+ * one interval; otherwise it is not emitted and `limited` counts it. Both
+ * are updated with atomics (no lock: the process tracepoints use it too).
+ * The daemon reports `limited` (it only grows) as events.lost with reason
+ * "rate limit" for the session.
+ */
+struct ag_rate {
+	__u64 tat;		/* theoretical arrival time, boot ns */
+	__u64 limited;		/* events not emitted, ever */
+};
+
 /* exec identity of a process whose exec was not observed: its start time
  * (boot clock) rounded down to USER_HZ (100) ticks, as /proc/<pid>/stat
  * reports it. */
@@ -364,7 +470,9 @@ enum ag_stat {
 	AG_STAT_DENIED		= 2,
 	AG_STAT_AUDITED		= 3,
 	AG_STAT_FILE_CACHED	= 4,	/* opens and execs allowed by the per-inode cache */
-	AG_STAT_MAX		= 5,
+	AG_STAT_AGGREGATED	= 5,	/* denials counted in an aggregation slot */
+	AG_STAT_RATE_LIMITED	= 6,	/* events not emitted: session rate limit */
+	AG_STAT_MAX		= 7,
 };
 
 #endif /* AGENTGUARD_H */

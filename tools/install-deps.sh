@@ -9,6 +9,7 @@ pkgs=(
 	libssl-dev libyaml-dev libjansson-dev libcmocka-dev
 	iproute2 python3
 	python3-jwt python3-cryptography	# an independent ES256 JWT verifier for the tests
+	golang-go golang-golang-x-mod-dev	# Go's sumdb/note and sumdb/tlog: an independent log checker
 	qemu-system-x86 busybox-static cpio
 )
 

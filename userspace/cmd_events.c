@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * cmd_events.c: `agentguard events [--state-dir DIR] [--follow]
- * [--agent NAME] [--type T] [--format json|ocsf|text]`
+ * [--since-seq N] [--unsealed] [--agent NAME] [--type T]
+ * [--format json|ocsf|text]`
  *
- * Prints the log's entries in seq order across its entry files, one per
- * line: as stored (json), as OCSF 1.1 events (ocsf, see docs/log.md), or as
- * a one-line summary (text). With --follow it
- * then waits (inotify on the log directory, with a 1 s poll as a fallback)
- * and prints entries as the daemon writes them, moving on to new entry
- * files, until SIGINT or SIGTERM.
+ * Prints the log's sealed entries (those covered by the newest checkpoint:
+ * durable and signed) in seq order across its entry files, one per line: as
+ * stored (json), as OCSF 1.1 events (ocsf, userspace/ocsf.c), or as a
+ * one-line summary (text). --since-seq N starts after entry N; every entry
+ * printed is the one after the previous, so a gap is an error, never a
+ * skip. With --follow it then waits (inotify on the log directory, with a
+ * 1 s poll as a fallback) and prints entries as checkpoints seal them,
+ * moving on to new entry files, until SIGINT or SIGTERM. See docs/log.md
+ * ("Reading") and docs/shipping.md.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,27 +32,39 @@
 
 #include "cli.h"
 #include "log.h"
+#include "note.h"
+#include "ocsf.h"
+#include "util.h"
 
 #define DEFAULT_STATE_DIR "/var/lib/agentguard"
 #define EV_BUF (1 << 20)	/* > LOG_ENTRY_MAX: a whole line always fits */
 
 static const char events_usage[] =
-	"usage: agentguard events [--state-dir DIR] [--follow] [--agent NAME]\n"
-	"                         [--type T] [--format json|ocsf|text]\n"
+	"usage: agentguard events [--state-dir DIR] [--follow] [--since-seq N]\n"
+	"                         [--unsealed] [--agent NAME] [--type T]\n"
+	"                         [--format json|ocsf|text]\n"
 	"\n"
-	"Prints the entries of the event log, one per line, in seq order.\n"
+	"Prints the entries of the event log, one per line, in seq order: those\n"
+	"sealed by a checkpoint (durable and signed).\n"
 	"\n"
 	"Options:\n"
 	"  --state-dir DIR   the daemon's state directory (default " DEFAULT_STATE_DIR ")\n"
-	"  --follow, -f      after the existing entries, print new ones as they\n"
-	"                    are written, until interrupted\n"
+	"  --follow, -f      after the existing entries, print new ones as\n"
+	"                    checkpoints seal them (about once a second), until\n"
+	"                    interrupted\n"
+	"  --since-seq N     only entries after entry N (seq > N): give the seq of\n"
+	"                    the last entry you have to resume without a gap or a\n"
+	"                    duplicate; an error if entry N does not exist yet or\n"
+	"                    entry N+1 was removed\n"
+	"  --unsealed        also entries not yet sealed by a checkpoint (a crash\n"
+	"                    can cut them; after a power loss their seqs may be\n"
+	"                    reused)\n"
 	"  --agent NAME      only entries of agent NAME (agent.name)\n"
 	"  --type T          only entries of type T, or of every type starting\n"
 	"                    with T if T ends in '.' (e.g. network.)\n"
 	"  --format FORMAT   json (default): each entry as stored;\n"
-	"                    ocsf: each entry as an OCSF 1.1 event (Network\n"
-	"                    Activity, File System Activity, Process Activity,\n"
-	"                    Authorize Session, else Base Event), one per line;\n"
+	"                    ocsf: each entry as an OCSF 1.1 event (docs/events.md),\n"
+	"                    one per line;\n"
 	"                    text: time, type, decision, agent, session, process,\n"
 	"                    target and rule on one line\n"
 	"  -h, --help        show this help\n";
@@ -59,6 +75,7 @@ struct events_opts {
 	const char *agent;
 	const char *type;
 	enum format format;
+	char origin[NOTE_NAME_MAX + 1];	/* the log's name, for OCSF metadata.uid */
 };
 
 static volatile sig_atomic_t stop;
@@ -206,264 +223,6 @@ static void print_text(FILE *out, json_t *e)
 	putc('\n', out);
 }
 
-/* ---- OCSF ---------------------------------------------------------------- */
-
-/*
- * OCSF 1.1 mapping. class_uid = category_uid * 1000 + class; type_uid =
- * class_uid * 100 + activity_id; time in epoch milliseconds;
- * metadata.sequence = seq. The entry's own fields that OCSF has no place for
- * (agent, generation, lineage, mode, rule, exec ids, ...) are kept under
- * "unmapped", and the whole entry type as "activity_name" where the class
- * has no matching activity.
- */
-static bool type_matches(const char *want, const char *type);
-
-struct ocsf_class {
-	const char *type;	/* exact type, or prefix ending in '.' */
-	int category, class_uid;
-	const char *class_name;
-};
-
-static const struct ocsf_class ocsf_classes[] = {
-	{ "network.", 4, 4001, "Network Activity" },
-	{ "file.", 1, 1001, "File System Activity" },
-	{ "process.", 1, 1007, "Process Activity" },
-	{ "session.", 3, 3003, "Authorize Session" },
-	{ "token.", 3, 3003, "Authorize Session" },
-};
-
-static void set_str(json_t *o, const char *k, const char *v)
-{
-	if (v)
-		json_object_set_new(o, k, json_string(v));
-}
-
-static void set_copy(json_t *o, const char *k, json_t *v)
-{
-	if (v)
-		json_object_set(o, k, v);
-}
-
-/* RFC 3339 UTC "YYYY-MM-DDTHH:MM:SS[.frac]Z" to epoch ms; -1 if not. */
-static long long rfc3339_ms(const char *t)
-{
-	struct tm tm = { 0 };
-	const char *p;
-	long long ms = 0;
-	int scale = 100;
-
-	if (!t)
-		return -1;
-	p = strptime(t, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!p)
-		return -1;
-	if (*p == '.') {
-		for (p++; *p >= '0' && *p <= '9'; p++) {
-			ms += (*p - '0') * scale;
-			scale /= 10;
-		}
-	}
-	if (strcmp(p, "Z"))
-		return -1;
-	return (long long)timegm(&tm) * 1000 + ms;
-}
-
-static int ocsf_activity(const char *type, const char *decision, int class_uid,
-			 json_t *target)
-{
-	const char *access = json_string_value(json_object_get(target, "access"));
-	bool denied = decision && !strcmp(decision, "deny");
-
-	switch (class_uid) {
-	case 4001:	/* 1 Open, 5 Refuse, 6 Traffic, 7 Listen */
-		if (!strcmp(type, "network.connect"))
-			return denied ? 5 : 1;
-		if (!strcmp(type, "network.send"))
-			return denied ? 5 : 6;
-		if (!strcmp(type, "network.bind"))
-			return 7;
-		break;
-	case 1001:	/* 2 Read, 3 Update, 14 Open */
-		if (!strcmp(type, "file.open"))
-			return access && !strcmp(access, "write") ? 3 :
-			       access && !strcmp(access, "read") ? 2 : 14;
-		break;
-	case 1007:	/* 1 Launch, 2 Terminate */
-		if (!strcmp(type, "process.exec"))
-			return 1;
-		if (!strcmp(type, "process.exit"))
-			return 2;
-		break;
-	case 3003:	/* 1 Assign Privileges */
-		if (!strcmp(type, "session.start") || !strcmp(type, "token.issued"))
-			return 1;
-		break;
-	}
-	return 99;	/* Other */
-}
-
-static json_t *ocsf_endpoint(json_t *target)
-{
-	json_t *ep = json_object();
-
-	set_copy(ep, "ip", json_object_get(target, "ip"));
-	set_copy(ep, "port", json_object_get(target, "port"));
-	return ep;
-}
-
-static json_t *ocsf_process(json_t *p)
-{
-	json_t *o = json_object();
-
-	set_copy(o, "pid", json_object_get(p, "pid"));
-	set_copy(o, "name", json_object_get(p, "comm"));
-	set_copy(o, "uid", json_object_get(p, "exec_id"));
-	if (json_object_get(p, "exe")) {
-		json_t *f = json_object();
-
-		set_copy(f, "path", json_object_get(p, "exe"));
-		json_object_set_new(o, "file", f);
-	}
-	if (json_object_get(p, "ppid")) {
-		json_t *pp = json_object();
-
-		set_copy(pp, "pid", json_object_get(p, "ppid"));
-		set_copy(pp, "uid", json_object_get(p, "parent_exec_id"));
-		json_object_set_new(o, "parent_process", pp);
-	}
-	if (json_is_integer(json_object_get(p, "uid"))) {
-		json_t *u = json_object();
-		char uid[32];
-
-		snprintf(uid, sizeof(uid), "%" JSON_INTEGER_FORMAT,
-			 json_integer_value(json_object_get(p, "uid")));
-		set_str(u, "uid", uid);
-		json_object_set_new(o, "user", u);
-	}
-	return o;
-}
-
-static void print_ocsf(FILE *out, json_t *e)
-{
-	const char *type = str_at(e, "type", NULL), *decision = str_at(e, "decision", NULL);
-	json_t *o = json_object(), *md = json_object(), *prod = json_object();
-	json_t *un = json_object(), *actor = json_object(), *target = json_object_get(e, "target");
-	json_t *proc = json_object_get(e, "process");
-	int category = 0, class_uid = 0, activity;
-	const char *class_name = "Base Event";
-	long long ms = rfc3339_ms(str_at(e, "time", NULL));
-	const char *k;
-	json_t *v;
-	char *s;
-
-	for (size_t i = 0; type && i < sizeof(ocsf_classes) / sizeof(ocsf_classes[0]); i++) {
-		if (type_matches(ocsf_classes[i].type, type)) {
-			category = ocsf_classes[i].category;
-			class_uid = ocsf_classes[i].class_uid;
-			class_name = ocsf_classes[i].class_name;
-			break;
-		}
-	}
-	activity = ocsf_activity(type ? type : "", decision, class_uid, target);
-	json_object_set_new(o, "category_uid", json_integer(category));
-	json_object_set_new(o, "class_uid", json_integer(class_uid));
-	set_str(o, "class_name", class_name);
-	json_object_set_new(o, "activity_id", json_integer(activity));
-	if (activity == 99)
-		set_str(o, "activity_name", type);
-	json_object_set_new(o, "type_uid", json_integer(class_uid * 100LL + activity));
-	if (ms >= 0)
-		json_object_set_new(o, "time", json_integer(ms));
-	json_object_set_new(o, "severity_id", json_integer(
-		decision && !strcmp(decision, "deny") ? 3 :
-		decision && !strcmp(decision, "audit") ? 2 : 1));
-	if (decision) {
-		bool denied = !strcmp(decision, "deny");
-
-		json_object_set_new(o, "action_id", json_integer(denied ? 2 : 1));
-		json_object_set_new(o, "disposition_id", json_integer(denied ? 2 : 1));
-	}
-	set_str(o, "message", type);
-	set_str(prod, "name", "agentguard");
-	set_str(prod, "vendor_name", "agentguard");
-	set_str(md, "version", "1.1.0");
-	json_object_set_new(md, "product", prod);
-	set_copy(md, "sequence", json_object_get(e, "seq"));
-	set_str(md, "log_name", "agentguard");
-	json_object_set_new(o, "metadata", md);
-	if (str_at(e, "host", NULL)) {
-		json_t *dev = json_object();
-
-		set_str(dev, "hostname", str_at(e, "host", NULL));
-		json_object_set_new(dev, "type_id", json_integer(1));	/* Server */
-		json_object_set_new(o, "device", dev);
-	}
-	if (json_is_object(proc)) {
-		json_t *ap = ocsf_process(proc);
-
-		if (class_uid == 1007) {
-			/* the process that exec'd or exited is the subject; an
-			 * exec's target is its new image */
-			if (json_object_get(target, "path")) {
-				json_t *f = json_object();
-
-				set_copy(f, "path", json_object_get(target, "path"));
-				json_object_set_new(ap, "file", f);
-			}
-			json_object_set_new(o, "process", ap);
-		} else {
-			json_object_set_new(actor, "process", ap);
-		}
-	}
-	if (str_at(e, "session", "id")) {
-		json_t *ses = json_object();
-
-		set_str(ses, "uid", str_at(e, "session", "id"));
-		json_object_set_new(actor, "session", ses);
-	}
-	set_str(actor, "app_name", str_at(e, "agent", "name"));
-	if (json_object_size(actor))
-		json_object_set_new(o, "actor", actor);
-	else
-		json_decref(actor);
-	if (json_is_object(target)) {
-		if (class_uid == 4001) {
-			json_t *ci = json_object();
-
-			json_object_set_new(o, !strcmp(type, "network.bind") ?
-					    "src_endpoint" : "dst_endpoint",
-					    ocsf_endpoint(target));
-			set_copy(ci, "protocol_name", json_object_get(target, "protocol"));
-			json_object_set_new(o, "connection_info", ci);
-		} else if (class_uid == 1001) {
-			json_t *f = json_object();
-			const char *p = json_string_value(json_object_get(target, "path"));
-
-			set_str(f, "path", p);
-			if (p && strrchr(p, '/'))
-				set_str(f, "name", strrchr(p, '/') + 1);
-			json_object_set_new(f, "type_id", json_integer(1));	/* Regular File */
-			json_object_set_new(o, "file", f);
-		}
-	}
-	/* the entry's own fields (but seq, time, host, mapped above) as they
-	 * are: agentguard specifics such as agent.generation, session.lineage,
-	 * mode and rule have no OCSF attribute */
-	json_object_foreach(e, k, v) {
-		if (!strcmp(k, "seq") || !strcmp(k, "time") || !strcmp(k, "host"))
-			continue;
-		json_object_set(un, k, v);
-	}
-	json_object_set_new(o, "unmapped", un);
-	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	if (s) {
-		fputs(s, out);
-		putc('\n', out);
-		free(s);
-	}
-	json_decref(o);
-}
-
 /* ---- filtering ---------------------------------------------------------- */
 
 static bool type_matches(const char *want, const char *type)
@@ -475,6 +234,27 @@ static bool type_matches(const char *want, const char *type)
 	if (n && want[n - 1] == '.')
 		return !strncmp(type, want, n);
 	return !strcmp(type, want);
+}
+
+static void print_ocsf(FILE *out, json_t *e, const char *origin)
+{
+	json_t *o = ocsf__from_entry(e, origin);
+	char *s;
+
+	if (!o) {
+		fprintf(stderr, "agentguard: events: skipping entry %" JSON_INTEGER_FORMAT
+			": %s\n", json_integer_value(json_object_get(e, "seq")),
+			errno == EINVAL ? "not a log entry (no seq, time or type)" :
+			strerror(errno));
+		return;
+	}
+	s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	if (s) {
+		fputs(s, out);
+		putc('\n', out);
+		free(s);
+	}
+	json_decref(o);
 }
 
 /* Handles one complete line: filters and prints it. */
@@ -506,7 +286,7 @@ static void handle_line(const struct events_opts *o, const char *line,
 		fwrite(line, 1, len, out);
 		putc('\n', out);
 	} else if (o->format == FMT_OCSF) {
-		print_ocsf(out, e);
+		print_ocsf(out, e, o->origin[0] ? o->origin : NULL);
 	} else {
 		print_text(out, e);
 	}
@@ -515,16 +295,88 @@ static void handle_line(const struct events_opts *o, const char *line,
 
 /* ---- reading ------------------------------------------------------------ */
 
+/*
+ * The reader keeps its place by seq, not by file offset: `next` is the seq
+ * of the next entry to print, and every entry it prints must be exactly that
+ * one, so that a gap (entry files removed, lines cut) is an error and never
+ * a silent skip. Only entries below `limit` are printed: the size of the
+ * newest checkpoint (the sealed entries), or no limit with --unsealed.
+ */
+struct reader {
+	const char *logdir;
+	struct events_opts *o;
+	bool have_next;		/* next is fixed (by --since-seq or a first entry) */
+	uint64_t next;
+	uint64_t limit;
+	uint64_t oldest;	/* first seq of the oldest entry file */
+	bool printed;
+};
+
 struct tail {
 	int fd;
 	char *buf;
-	size_t len;		/* bytes in buf: an incomplete line */
+	size_t len;		/* bytes in buf not handled yet */
 	uint64_t off;		/* file offset of buf[0] */
+	uint64_t first;		/* first seq of the file */
 };
 
-/* Prints every complete line now in the file; keeps a partial one for
- * later. Returns 0 or -errno. */
-static int tail_drain(struct tail *t, const struct events_opts *o, FILE *out)
+/* Parses the {"seq":<n>, every entry begins with; 0 or -1. */
+static int parse_seq(const char *l, size_t len, uint64_t *seq)
+{
+	static const char pre[] = "{\"seq\":";
+	size_t i = sizeof(pre) - 1, start = i;
+	uint64_t v = 0;
+
+	if (len < i + 2 || memcmp(l, pre, i))
+		return -1;
+	for (; i < len && l[i] >= '0' && l[i] <= '9'; i++) {
+		if (v > (UINT64_MAX - (l[i] - '0')) / 10)
+			return -1;
+		v = v * 10 + (l[i] - '0');
+	}
+	if (i == start || i == len || l[i] != ',' || (l[start] == '0' && i - start > 1))
+		return -1;
+	*seq = v;
+	return 0;
+}
+
+/* One complete line. Returns 0 (handled or skipped), 1 (at the limit: keep
+ * it for later) or -EBADMSG (a gap; the message is printed). */
+static int on_line(struct reader *r, const char *line, size_t len, FILE *out)
+{
+	uint64_t seq;
+
+	if (parse_seq(line, len, &seq)) {
+		fprintf(stderr, "agentguard: events: skipping a line that does not begin "
+			"with {\"seq\":<n>,\n");
+		return 0;
+	}
+	if (r->have_next && seq < r->next)
+		return 0;		/* printed already, or not asked for */
+	if (seq >= r->limit)
+		return 1;
+	if (r->have_next && seq != r->next) {
+		if (!r->printed && seq == r->oldest)
+			fprintf(stderr, "agentguard: events: entries %" PRIu64 "..%" PRIu64
+				" are no longer in the log: its oldest entry is %" PRIu64
+				" (older entry files were removed; --since-seq %" PRIu64
+				" starts there)\n", r->next, seq - 1, seq, seq - 1);
+		else
+			fprintf(stderr, "agentguard: events: entries %" PRIu64 "..%" PRIu64
+				" are missing from the log (see 'agentguard log verify')\n",
+				r->next, seq - 1);
+		return -EBADMSG;
+	}
+	r->have_next = true;
+	r->next = seq + 1;
+	r->printed = true;
+	handle_line(r->o, line, len, out);
+	return 0;
+}
+
+/* Handles the complete lines of the file from where it stopped. Returns 0
+ * at its end, 1 when stopped at the limit, or -errno (printed). */
+static int tail_drain(struct tail *t, struct reader *r, FILE *out)
 {
 	struct stat st;
 
@@ -536,24 +388,18 @@ static int tail_drain(struct tail *t, const struct events_opts *o, FILE *out)
 		t->len = 0;
 	}
 	for (;;) {
-		ssize_t n = pread(t->fd, t->buf + t->len, EV_BUF - t->len,
-				  t->off + t->len);
 		size_t start = 0;
+		ssize_t n;
 		char *nl;
+		int rc = 0;
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return 0;
-		t->len += n;
 		while ((nl = memchr(t->buf + start, '\n', t->len - start))) {
-			handle_line(o, t->buf + start, nl - (t->buf + start), out);
+			rc = on_line(r, t->buf + start, nl - (t->buf + start), out);
+			if (rc)
+				break;
 			start = nl - t->buf + 1;
 		}
-		if (start == 0 && t->len == EV_BUF) {
+		if (!rc && start == 0 && t->len == EV_BUF) {
 			fprintf(stderr, "agentguard: events: skipping a line longer "
 				"than %d bytes\n", EV_BUF);
 			start = t->len;
@@ -561,23 +407,86 @@ static int tail_drain(struct tail *t, const struct events_opts *o, FILE *out)
 		memmove(t->buf, t->buf + start, t->len - start);
 		t->len -= start;
 		t->off += start;
+		if (rc == 1)
+			t->len = 0;	/* not sealed: read it again when it is (a
+					 * restarted daemon may have cut it) */
+		if (rc)
+			return rc;
+		n = pread(t->fd, t->buf + t->len, EV_BUF - t->len, t->off + t->len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			fprintf(stderr, "agentguard: events: cannot read '%s/"
+				"entries-%012" PRIu64 ".jsonl': %s\n", r->logdir, t->first,
+				strerror(errno));
+			return -errno;
+		}
+		if (n == 0)
+			return 0;
+		t->len += n;
 	}
 }
 
-static int open_file(const char *logdir, const char *name, struct tail *t)
+static int open_file(const char *logdir, const char *name, uint64_t first, struct tail *t)
 {
 	char path[4096 + 64];
 
 	snprintf(path, sizeof(path), "%s/%s", logdir, name);
 	t->fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (t->fd < 0) {
+		int err = -errno;
+
 		fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", path,
 			strerror(errno));
-		return -1;
+		return err;
 	}
 	t->len = 0;
 	t->off = 0;
+	t->first = first;
 	return 0;
+}
+
+/* The sealed size: the size line of <logdir>/checkpoint (0 if there is
+ * none yet), and its origin line into origin (if not set yet). The note is
+ * not verified here: `log verify` does that. Returns 0 or -errno (printed). */
+static int read_checkpoint(const char *logdir, uint64_t *size, char *origin, size_t olen)
+{
+	char path[4096 + 16], buf[NOTE_MAX_SIZE + 1], *nl, *end;
+	size_t len = 0;
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/checkpoint", logdir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		*size = 0;
+		return 0;
+	}
+	if (fd < 0) {
+		err = -errno;
+		goto fail;
+	}
+	err = util__read_small(fd, buf, sizeof(buf), &len);
+	close(fd);
+	if (err)
+		goto fail;
+	buf[len] = 0;
+	nl = strchr(buf, '\n');
+	if (!nl || nl[1] < '0' || nl[1] > '9')
+		goto bad;
+	errno = 0;
+	*size = strtoull(nl + 1, &end, 10);
+	if (errno || *end != '\n')
+		goto bad;
+	if (!origin[0] && (size_t)(nl - buf) < olen)
+		snprintf(origin, olen, "%.*s", (int)(nl - buf), buf);
+	return 0;
+bad:
+	err = -EBADMSG;
+	fprintf(stderr, "agentguard: events: '%s' is not a checkpoint\n", path);
+	return err;
+fail:
+	fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", path, strerror(-err));
+	return err;
 }
 
 static void free_names(char **names, long n)
@@ -587,28 +496,184 @@ static void free_names(char **names, long n)
 	free(names);
 }
 
-/* The entry files of logdir; NULL names and an error printed on failure. */
-static long list_files(const char *logdir, char ***names, uint64_t **firsts)
+/*
+ * One pass: the sealed size first (everything it covers is in the entry
+ * files by then: the daemon writes the entries before the checkpoint), then
+ * every complete line from where the reader stopped, moving on to newer
+ * entry files, until the newest is read to its end or an entry is not
+ * sealed yet. Returns 0 or -errno (printed; -EBADMSG for a gap).
+ */
+static int pass(struct reader *r, struct tail *t, bool unsealed)
 {
-	long n = log__entry_files(logdir, names, firsts);
+	char **names = NULL;
+	uint64_t *firsts = NULL;
+	long n, i;
+	int err;
+
+	if (!unsealed) {
+		err = read_checkpoint(r->logdir, &r->limit, r->o->origin, sizeof(r->o->origin));
+		if (err)
+			return err;
+	}
+	for (;;) {
+		if (t->fd >= 0) {
+			err = tail_drain(t, r, stdout);
+			if (err < 0)
+				return err;
+			if (err == 1)
+				return 0;	/* at the limit: wait for a checkpoint */
+		}
+		n = log__entry_files(r->logdir, &names, &firsts);
+		if (n < 0) {
+			fprintf(stderr, "agentguard: events: cannot read '%s': %s\n",
+				r->logdir, strerror((int)-n));
+			return (int)n;
+		}
+		if (n > 0)
+			r->oldest = firsts[0];
+		/* the file to read next: at the start, the newest one that
+		 * begins at or before the next seq (else the oldest); then each
+		 * newer file in turn (the current one is complete once a newer
+		 * one exists) */
+		for (i = 0; i < n; i++) {
+			if (t->fd >= 0 ? firsts[i] > t->first :
+			    (!r->have_next || i + 1 == n || firsts[i + 1] > r->next))
+				break;
+		}
+		if (i < n && t->fd >= 0) {
+			/* lines the daemon wrote before it rotated, after the
+			 * drain above */
+			err = tail_drain(t, r, stdout);
+			if (err) {
+				free_names(names, n);
+				free(firsts);
+				return err < 0 ? err : 0;
+			}
+			close(t->fd);
+			t->fd = -1;
+		}
+		if (i < n)
+			err = open_file(r->logdir, names[i], firsts[i], t);
+		free_names(names, n);
+		free(firsts);
+		if (i == n)
+			return 0;	/* read to the end of the newest file */
+		if (err)
+			return err;
+	}
+}
+
+/* The seq of the last complete line of the log (newest entry file first;
+ * a file just created by a rotation may still be empty). Returns 0, -ENOENT
+ * if the log has no entry, or -errno (printed). */
+static int last_seq(const char *logdir, uint64_t *seq)
+{
+	char **names = NULL, path[4096 + 64], *buf;
+	uint64_t *firsts = NULL;
+	long n = log__entry_files(logdir, &names, &firsts);
+	int err = -ENOENT;
 
 	if (n < 0) {
 		fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", logdir,
 			strerror((int)-n));
-		*names = NULL;
-		*firsts = NULL;
+		return (int)n;
 	}
-	return n;
+	buf = malloc(2 * LOG_ENTRY_MAX + 2);
+	for (long i = n - 1; buf && i >= 0 && err == -ENOENT; i--) {
+		struct stat st;
+		ssize_t got;
+		off_t from;
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", logdir, names[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st)) {
+			err = -errno;
+			fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", path,
+				strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		from = st.st_size > 2 * LOG_ENTRY_MAX + 2 ? st.st_size - (2 * LOG_ENTRY_MAX + 2) : 0;
+		got = pread(fd, buf, st.st_size - from, from);
+		close(fd);
+		/* the last line that ends in a newline */
+		for (ssize_t end = got - 1; end >= 0; end--) {
+			ssize_t b;
+
+			if (buf[end] != '\n')
+				continue;
+			for (b = end; b > 0 && buf[b - 1] != '\n'; b--)
+				;
+			if ((b > 0 || from == 0) && parse_seq(buf + b, end - b, seq) == 0) {
+				err = 0;
+				break;
+			}
+			end = b;
+		}
+	}
+	if (!buf)
+		err = -ENOMEM;
+	free(buf);
+	free_names(names, n);
+	free(firsts);
+	return err;
 }
 
-static int run(const char *logdir, const struct events_opts *o, bool follow)
+/* Parses a --since-seq value: a decimal entry seq. */
+static int parse_since(const char *v, uint64_t *out)
+{
+	uint64_t x = 0;
+
+	if (!*v)
+		return -1;
+	for (const char *p = v; *p; p++) {
+		if (*p < '0' || *p > '9' || x > (INT64_MAX - 9) / 10)
+			return -1;
+		x = x * 10 + (*p - '0');
+	}
+	*out = x;
+	return 0;
+}
+
+static int run(const char *state_dir, const char *logdir, struct events_opts *o,
+	       bool follow, bool unsealed, bool since_given, uint64_t since)
 {
 	struct tail t = { .fd = -1 };
-	char **names = NULL;
-	uint64_t *firsts = NULL, cur_first = 0;
-	long n, i;
+	struct reader r = { .logdir = logdir, .o = o, .limit = UINT64_MAX };
+	struct stat st;
 	int ifd = -1, rc = 1, err;
 
+	if (since_given) {
+		r.have_next = true;
+		r.next = since + 1;
+	}
+	if (stat(logdir, &st)) {
+		fprintf(stderr, "agentguard: events: cannot read '%s': %s\n", logdir,
+			strerror(errno));
+		return 1;
+	}
+	if (o->format == FMT_OCSF) {
+		/* the log's name for metadata.uid: the checkpoint's origin, else
+		 * the verifier key's name */
+		char path[4096 + 32], buf[1024];
+		size_t len = 0;
+		int fd;
+
+		read_checkpoint(logdir, &(uint64_t){ 0 }, o->origin, sizeof(o->origin));
+		snprintf(path, sizeof(path), "%s/keys/log.vkey", state_dir);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (!o->origin[0] && fd >= 0 &&
+		    util__read_small(fd, buf, sizeof(buf) - 1, &len) == 0) {
+			buf[len] = 0;
+			if (strchr(buf, '+'))
+				snprintf(o->origin, sizeof(o->origin), "%.*s",
+					 (int)(strchr(buf, '+') - buf), buf);
+		}
+		if (fd >= 0)
+			close(fd);
+	}
 	t.buf = malloc(EV_BUF);
 	if (!t.buf) {
 		fprintf(stderr, "agentguard: events: out of memory\n");
@@ -627,33 +692,32 @@ static int run(const char *logdir, const struct events_opts *o, bool follow)
 			ifd = -1;	/* fall back to polling */
 		}
 	}
-	n = list_files(logdir, &names, &firsts);
-	if (n < 0)
+	if (pass(&r, &t, unsealed))
 		goto out;
-	for (i = 0; i < n; i++) {
-		if (open_file(logdir, names[i], &t))
-			goto out;
-		cur_first = firsts[i];
-		err = tail_drain(&t, o, stdout);
-		if (err) {
-			fprintf(stderr, "agentguard: events: cannot read '%s': %s\n",
-				names[i], strerror(-err));
+	fflush(stdout);
+	/* a sealed entry N exists for good; else it must be in the files, or
+	 * the reader has a place in another log (or one that was cut) */
+	if (since_given && (unsealed || since >= r.limit)) {
+		uint64_t last;
+
+		err = last_seq(logdir, &last);
+		if (err == -ENOENT) {
+			fprintf(stderr, "agentguard: events: --since-seq %" PRIu64 " is beyond "
+				"the end of the log (it has no entries)\n", since);
 			goto out;
 		}
-		if (i + 1 < n || !follow) {
-			close(t.fd);
-			t.fd = -1;
+		if (err)
+			goto out;
+		if (last < since) {
+			fprintf(stderr, "agentguard: events: --since-seq %" PRIu64 " is beyond "
+				"the end of the log (its last entry is %" PRIu64 ")\n", since,
+				last);
+			goto out;
 		}
 	}
-	free_names(names, n);
-	free(firsts);
-	names = NULL;
-	firsts = NULL;
-	fflush(stdout);
 	while (follow && !stop) {
 		struct pollfd pfd = { .fd = ifd, .events = POLLIN };
 		char evbuf[4096];
-		bool moved = true;
 
 		if (poll(&pfd, ifd >= 0 ? 1 : 0, 1000) < 0 && errno != EINTR) {
 			fprintf(stderr, "agentguard: events: poll: %s\n", strerror(errno));
@@ -664,48 +728,13 @@ static int run(const char *logdir, const struct events_opts *o, bool follow)
 		if (ifd >= 0)
 			while (read(ifd, evbuf, sizeof(evbuf)) > 0)
 				;
-		while (moved && !stop) {
-			moved = false;
-			if (t.fd >= 0) {
-				err = tail_drain(&t, o, stdout);
-				if (err) {
-					fprintf(stderr, "agentguard: events: read: %s\n",
-						strerror(-err));
-					goto out;
-				}
-			}
-			/* a newer entry file: the current one is complete */
-			n = list_files(logdir, &names, &firsts);
-			if (n < 0)
-				goto out;
-			for (i = 0; i < n; i++) {
-				if ((t.fd < 0 && i == 0) || firsts[i] > cur_first) {
-					if (t.fd >= 0) {
-						err = tail_drain(&t, o, stdout);
-						close(t.fd);
-						t.fd = -1;
-						if (err)
-							goto out;
-					}
-					if (open_file(logdir, names[i], &t))
-						goto out;
-					cur_first = firsts[i];
-					moved = true;
-					break;
-				}
-			}
-			free_names(names, n);
-			free(firsts);
-			names = NULL;
-			firsts = NULL;
-		}
+		err = pass(&r, &t, unsealed);
 		fflush(stdout);
+		if (err)
+			goto out;
 	}
 	rc = 0;
 out:
-	if (names)
-		free_names(names, n);
-	free(firsts);
 	if (t.fd >= 0)
 		close(t.fd);
 	if (ifd >= 0)
@@ -723,11 +752,13 @@ int cmd_events(int argc, char **argv)
 	struct events_opts o = { .format = FMT_JSON };
 	const char *state_dir = DEFAULT_STATE_DIR;
 	char logdir[4096];
-	bool follow = false;
+	bool follow = false, unsealed = false, since_given = false;
+	uint64_t since = 0;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = NULL;
-		const char *opts[] = { "--state-dir", "--agent", "--type", "--format" };
+		const char *opts[] = { "--state-dir", "--agent", "--type", "--format",
+				       "--since-seq" };
 		int which = -1;
 
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -738,7 +769,11 @@ int cmd_events(int argc, char **argv)
 			follow = true;
 			continue;
 		}
-		for (int k = 0; k < 4 && which < 0; k++) {
+		if (!strcmp(a, "--unsealed")) {
+			unsealed = true;
+			continue;
+		}
+		for (int k = 0; k < 5 && which < 0; k++) {
 			size_t n = strlen(opts[k]);
 
 			if (!strncmp(a, opts[k], n) && (a[n] == '=' || !a[n])) {
@@ -769,6 +804,13 @@ int cmd_events(int argc, char **argv)
 			o.agent = v;
 		} else if (which == 2) {
 			o.type = v;
+		} else if (which == 4) {
+			if (parse_since(v, &since)) {
+				fprintf(stderr, "agentguard: events: invalid --since-seq '%s' "
+					"(expected the seq of an entry: a number from 0)\n", v);
+				return 2;
+			}
+			since_given = true;
 		} else if (!strcmp(v, "json")) {
 			o.format = FMT_JSON;
 		} else if (!strcmp(v, "text")) {
@@ -785,5 +827,5 @@ int cmd_events(int argc, char **argv)
 		fprintf(stderr, "agentguard: events: state directory path too long\n");
 		return 2;
 	}
-	return run(logdir, &o, follow);
+	return run(state_dir, logdir, &o, follow, unsealed, since_given, since);
 }

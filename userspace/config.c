@@ -41,7 +41,11 @@ void config__free(struct ag_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->socket);
 	free(cfg->cgroup_root);
+	free(cfg->log_archive_dir);
 	cfg->manifests = cfg->state_dir = cfg->socket = cfg->cgroup_root = NULL;
+	cfg->log_archive_dir = NULL;
+	free(cfg->syslog.target);
+	cfg->syslog.target = NULL;
 }
 
 int config__defaults(struct ag_config *cfg)
@@ -60,6 +64,16 @@ int config__defaults(struct ag_config *cfg)
 	cfg->file_fallback = FILE_FALLBACK_LANDLOCK;
 	cfg->denial_events = DENIAL_EVENTS_SESSIONS;
 	cfg->denial_hook = DENIAL_HOOK_AUTO;
+	cfg->aggregate_window_ms = CONFIG_DEFAULT_AGG_WINDOW_MS;
+	cfg->session_event_rate = 0;
+	cfg->session_event_burst = 0;
+	cfg->log_rotate_bytes = CONFIG_LOG_ROTATE_DEFAULT;
+	cfg->log_retain_files = 0;
+	cfg->log_archive_dir = NULL;
+	cfg->syslog = (struct config_syslog){
+		.facility = SYSLOG_FACILITY_DEFAULT, .format = SYSLOG_FORMAT_JSON,
+		.entries = true, .checkpoints = true, .queue_bytes = SYSLOG_QUEUE_DEFAULT,
+	};
 	if (!cfg->manifests || !cfg->state_dir || !cfg->socket) {
 		config__free(cfg);
 		return -ENOMEM;
@@ -207,6 +221,46 @@ static void cringbuf(struct cctx *c, const struct ynode *n, __u32 *out)
 	*out = (__u32)v;
 }
 
+/* A size: an integer, or a string "<n>KiB|MiB|GiB|TiB", in [min, max]. */
+static void csize(struct cctx *c, const struct ynode *n, const char *key,
+		  unsigned long long min, unsigned long long max, unsigned long long *out)
+{
+	static const struct { const char *suffix; unsigned shift; } units[] = {
+		{ "KiB", 10 }, { "MiB", 20 }, { "GiB", 30 }, { "TiB", 40 },
+	};
+	unsigned long long v = 0;
+	char q[300];
+
+	if (n->type == YNODE_SCALAR && yscalar__type(n) == YSCALAR_INT) {
+		if (cuint(c, n, key, min, max, &v))
+			*out = v;
+		return;
+	}
+	if (n->type == YNODE_SCALAR && yscalar__type(n) == YSCALAR_STR) {
+		const char *s = n->str;
+		size_t i, digits = 0;
+
+		for (; *s >= '0' && *s <= '9' && digits < 10; s++, digits++)
+			v = v * 10 + (unsigned)(*s - '0');
+		for (i = 0; i < 4; i++)
+			if (!strcmp(s, units[i].suffix))
+				break;
+		if (!digits || i == 4 || strlen(n->str) != n->len) {
+			cerr(c, n, "invalid size %s for '%s' (expected bytes, or a number with "
+			     "unit KiB, MiB, GiB or TiB)", ymsg__quote(q, n->str, n->len), key);
+			return;
+		}
+		if (v > (max >> units[i].shift) || (v << units[i].shift) < min) {
+			cerr(c, n, "%s out of range for '%s' (expected %llu..%llu bytes)",
+			     ymsg__quote(q, n->str, n->len), key, min, max);
+			return;
+		}
+		*out = v << units[i].shift;
+		return;
+	}
+	ctype(c, n, key, "a size in bytes");
+}
+
 static void cbool(struct cctx *c, const struct ynode *n, const char *key, bool *out)
 {
 	if (n->type != YNODE_SCALAR || yscalar__type(n) != YSCALAR_BOOL) {
@@ -334,17 +388,112 @@ static void cenum(struct cctx *c, const struct ynode *n, const char *key,
 	     key, list);
 }
 
+/* syslog: {target, facility, format, entries, checkpoints, queueBytes}; on
+ * success *out (its target a new string) is for the caller to swap in. */
+static void csyslog(struct cctx *c, const struct ynode *n, struct config_syslog *out)
+{
+	static const char *const keys[] = { "target", "facility", "format", "entries",
+					    "checkpoints", "queueBytes" };
+	static const char *const formats[] = { "json", "ocsf" };
+	struct config_syslog v = *out;
+	const struct ynode *target = NULL;
+	int nerr = c->nerr;
+	char q[300], why[160];
+
+	v.target = NULL;
+	if (n->type != YNODE_MAP) {
+		ctype(c, n, "syslog", "a mapping {target, facility, format, entries, checkpoints, "
+		      "queueBytes}");
+		return;
+	}
+	for (size_t i = 0; i < n->n; i++) {
+		const struct ynode *k = n->items[2 * i], *val = n->items[2 * i + 1];
+		unsigned long long u;
+		size_t key;
+		int e;
+
+		if (k->type != YNODE_SCALAR)
+			continue;
+		for (key = 0; key < 6; key++)
+			if (strlen(keys[key]) == k->len && !memcmp(keys[key], k->str, k->len))
+				break;
+		switch (key) {
+		case 0:
+			target = val;
+			if (val->type != YNODE_SCALAR || yscalar__type(val) != YSCALAR_STR) {
+				ctype(c, val, "target", "udp:HOST:PORT, tcp:HOST:PORT or unix:/PATH");
+			} else {
+				struct syslog_target t;
+
+				if (strlen(val->str) != val->len ||
+				    syslog_target__parse(val->str, &t, why, sizeof(why)))
+					cerr(c, val, "invalid syslog target %s: %s",
+					     ymsg__quote(q, val->str, val->len),
+					     strlen(val->str) != val->len ? "contains a NUL" : why);
+			}
+			break;
+		case 1:
+			if (val->type != YNODE_SCALAR || yscalar__type(val) != YSCALAR_STR ||
+			    syslog_facility__parse(val->str) < 0) {
+				if (val->type == YNODE_SCALAR)
+					cerr(c, val, "invalid facility %s (expected kern, user, mail, "
+					     "daemon, auth, syslog, lpr, news, uucp, cron, authpriv, "
+					     "ftp, ntp, security, console, solaris-cron or "
+					     "local0..local7)", ymsg__quote(q, val->str, val->len));
+				else
+					ctype(c, val, "facility", "a facility name");
+			} else {
+				v.facility = syslog_facility__parse(val->str);
+			}
+			break;
+		case 2:
+			e = v.format;
+			cenum(c, val, "format", formats, 2, &e);
+			v.format = e;
+			break;
+		case 3:
+			cbool(c, val, "entries", &v.entries);
+			break;
+		case 4:
+			cbool(c, val, "checkpoints", &v.checkpoints);
+			break;
+		case 5:
+			u = v.queue_bytes;
+			csize(c, val, "queueBytes", SYSLOG_QUEUE_MIN, SYSLOG_QUEUE_MAX, &u);
+			v.queue_bytes = u;
+			break;
+		default:
+			cerr(c, k, "unknown key %s in 'syslog' (expected target, facility, format, "
+			     "entries, checkpoints, queueBytes)", ymsg__quote(q, k->str, k->len));
+			break;
+		}
+	}
+	if (!target && c->nerr == nerr)
+		cerr(c, n, "missing 'target' in 'syslog'");
+	if (c->nerr != nerr)
+		return;
+	v.target = strndup(target->str, target->len);
+	if (!v.target) {
+		c->nomem = true;
+		return;
+	}
+	free(out->target);
+	*out = v;
+}
+
 enum ckey {
 	K_MANIFESTS, K_STATE_DIR, K_SOCKET, K_CGROUP_ROOT, K_LOG_FILE_OPENS,
 	K_RINGBUF, K_MAX_SESSIONS, K_MAX_NET_RULES, K_CHECKPOINT, K_FILE_FALLBACK,
-	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_WATCH, K_ADOPT, K_COUNT,
+	K_DENIAL_EVENTS, K_DENIAL_HOOK, K_WATCH, K_ADOPT, K_LOG_ROTATE, K_LOG_RETAIN,
+	K_LOG_ARCHIVE, K_AGG_WINDOW, K_EVENT_RATE, K_EVENT_BURST, K_SYSLOG, K_COUNT,
 };
 
 static const char *const ckeys[K_COUNT] = {
 	"manifests", "stateDir", "socket", "cgroupRoot", "logAllowedFileOpens",
 	"ringBufferBytes", "maxSessions", "maxNetRules", "checkpointIntervalMs",
 	"fileFallback", "fallbackDenialEvents", "fallbackDenialHook", "watchManifests",
-	"adopt",
+	"adopt", "logRotateBytes", "logRetainFiles", "logArchiveDir", "aggregateWindowMs",
+	"sessionEventRate", "sessionEventBurst", "syslog",
 };
 
 int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_config *cfg,
@@ -357,6 +506,10 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 	struct config_adopt *adopt = NULL;
 	size_t nadopt = 0;
 	unsigned long long u;
+	char *archive = NULL;
+	struct config_syslog sys = { 0 };	/* syslog, if given: swapped in */
+	const struct ynode *archive_node = NULL;
+	const struct ynode *burst_node = NULL;	/* sessionEventBurst, for its check */
 	struct ydoc *doc;
 	char q[300];
 
@@ -450,19 +603,67 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 		case K_ADOPT:
 			cadopt(&c, v, &adopt, &nadopt);
 			break;
+		case K_LOG_ROTATE:
+			csize(&c, v, ckeys[key], CONFIG_LOG_ROTATE_MIN, CONFIG_LOG_ROTATE_MAX,
+			      &n.log_rotate_bytes);
+			break;
+		case K_LOG_RETAIN:
+			if (cuint(&c, v, ckeys[key], 0, CONFIG_LOG_RETAIN_MAX, &u))
+				n.log_retain_files = (__u32)u;
+			break;
+		case K_LOG_ARCHIVE:
+			cpath(&c, v, ckeys[key], &archive, CONFIG_PATH_LEN, false);
+			archive_node = v;
+			break;
+		case K_AGG_WINDOW:
+			/* 0 turns it off; a window shorter than a drain tick means nothing */
+			if (cuint(&c, v, ckeys[key], 0, CONFIG_AGG_WINDOW_MAX, &u)) {
+				if (u && u < 10)
+					cerr(&c, v, "'%llu' out of range for 'aggregateWindowMs' "
+					     "(expected 0 (off) or 10..%u)", u, CONFIG_AGG_WINDOW_MAX);
+				else
+					n.aggregate_window_ms = (__u32)u;
+			}
+			break;
+		case K_EVENT_RATE:
+			if (cuint(&c, v, ckeys[key], 0, CONFIG_EVENT_RATE_MAX, &u))
+				n.session_event_rate = (__u32)u;
+			break;
+		case K_SYSLOG:
+			/* keys absent from the mapping keep their values */
+			free(sys.target);
+			sys = n.syslog;
+			sys.target = NULL;
+			csyslog(&c, v, &sys);
+			break;
+		case K_EVENT_BURST:
+			if (cuint(&c, v, ckeys[key], 1, CONFIG_EVENT_RATE_MAX, &u))
+				n.session_event_burst = (__u32)u;
+			burst_node = v;
+			break;
 		default:
 			cerr(&c, k, "unknown key %s at the top level (expected one of: manifests, "
 			     "stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 			     "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, "
-			     "fallbackDenialEvents, fallbackDenialHook, watchManifests, adopt)",
+			     "fallbackDenialEvents, fallbackDenialHook, watchManifests, adopt, "
+			     "logRotateBytes, logRetainFiles, logArchiveDir, aggregateWindowMs, "
+			     "sessionEventRate, sessionEventBurst, syslog)",
 			     ymsg__quote(q, k->str, k->len));
 			break;
 		}
 	}
+	if (burst_node && !n.session_event_rate)
+		cerr(&c, burst_node, "'sessionEventBurst' needs 'sessionEventRate' (the events "
+		     "per second a session may emit)");
+	if (archive && !n.log_retain_files)
+		cerr(&c, archive_node, "'logArchiveDir' needs 'logRetainFiles' (how many "
+		     "entry files to keep before archiving older ones)");
 	ydoc__free(doc);
 	if (c.nerr || c.nomem) {
 		for (int i = 0; i <= K_CGROUP_ROOT; i++)
 			free(str[i]);
+		free(archive);
+		free(sys.target);
 		adopt_free(adopt, nadopt);
 		return c.nomem ? -ENOMEM : -EINVAL;
 	}
@@ -486,6 +687,14 @@ int config__parse_buf(const char *file, const char *buf, size_t len, struct ag_c
 	if (str[K_CGROUP_ROOT]) {
 		free(n.cgroup_root);
 		n.cgroup_root = str[K_CGROUP_ROOT];
+	}
+	if (sys.target) {
+		free(n.syslog.target);
+		n.syslog = sys;
+	}
+	if (archive) {
+		free(n.log_archive_dir);
+		n.log_archive_dir = archive;
 	}
 	*cfg = n;
 	return 0;

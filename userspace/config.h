@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include "agentguard.h"
 #include "diag.h"
+#include "syslog_out.h"
 
 #define CONFIG_MAX_FILE_BYTES	(1u << 20)
 #define CONFIG_PATH_LEN		4096	/* path settings are shorter than this */
@@ -27,6 +28,13 @@
 #define CONFIG_MAX_NET_RULES_MAX 4194304
 #define CONFIG_CHECKPOINT_MIN	10
 #define CONFIG_CHECKPOINT_MAX	1000
+#define CONFIG_DEFAULT_AGG_WINDOW_MS	1000
+#define CONFIG_AGG_WINDOW_MAX	600000		/* 10 minutes */
+#define CONFIG_EVENT_RATE_MAX	10000000	/* events/s: one per 100 ns */
+#define CONFIG_LOG_ROTATE_DEFAULT (64ULL << 20)
+#define CONFIG_LOG_ROTATE_MIN	4096ULL
+#define CONFIG_LOG_ROTATE_MAX	(1ULL << 40)
+#define CONFIG_LOG_RETAIN_MAX	1000000
 
 /* fileFallback: what a session gets for its files and exec sections when BPF
  * LSM does not enforce them (docs/fallback.md). */
@@ -60,6 +68,16 @@ struct config_adopt {
 	char *cgroup;			/* absolute path below the cgroup2 mount */
 };
 
+/* syslog: the daemon's syslog output (docs/shipping.md); target NULL: off. */
+struct config_syslog {
+	char *target;			/* target: udp:HOST:PORT, tcp:HOST:PORT, unix:/PATH */
+	int facility;			/* facility: 0..23, default auth (4) */
+	enum syslog_format format;	/* format: json (default) or ocsf */
+	bool entries;			/* entries: send each sealed entry (default true) */
+	bool checkpoints;		/* checkpoints: send each checkpoint (default true) */
+	unsigned long long queue_bytes;	/* queueBytes: SYSLOG_QUEUE_MIN..SYSLOG_QUEUE_MAX */
+};
+
 /* Every string is owned by the struct (free with config__free); cgroup_root
  * NULL or "" means "<cgroup2 mount>/agentguard". */
 struct ag_config {
@@ -78,6 +96,13 @@ struct ag_config {
 	enum file_fallback file_fallback;	/* fileFallback */
 	enum denial_events denial_events;	/* fallbackDenialEvents */
 	enum denial_hook denial_hook;		/* fallbackDenialHook */
+	__u32 aggregate_window_ms;	/* aggregateWindowMs: 0 off, 10..CONFIG_AGG_WINDOW_MAX */
+	__u32 session_event_rate;	/* sessionEventRate: events/s per session, 0 no limit */
+	__u32 session_event_burst;	/* sessionEventBurst: 0 = session_event_rate */
+	unsigned long long log_rotate_bytes;	/* logRotateBytes: 4 KiB..1 TiB */
+	__u32 log_retain_files;		/* logRetainFiles: 0 keeps every file */
+	char *log_archive_dir;		/* logArchiveDir: NULL deletes old files */
+	struct config_syslog syslog;	/* syslog */
 };
 
 /* config__file_fallback_name, __denial_events_name, __denial_hook_name: the

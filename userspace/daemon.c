@@ -8,6 +8,8 @@
  * ring buffer every AG_TICK_MS (the BPF side wakes us only past a fill
  * threshold: no wakeup per event) and commits the log once per checkpoint
  * interval (group commit: one fdatasync and one signature per interval).
+ * With a `syslog` output configured, one more thread (syslog_out.c) formats
+ * and sends what the loop hands it through a bounded queue.
  */
 #include "daemon.h"
 
@@ -54,8 +56,11 @@
 #include "log.h"
 #include "manifest.h"
 #include "probe.h"
+#include "note.h"
 #include "proto.h"
+#include "syslog_out.h"
 #include "token.h"
+#include "util.h"
 #include "version.h"
 
 #define AG_TICK_MS		10
@@ -68,6 +73,10 @@
 #define SESSION_ID_LEN		26
 #define SESSION_GRACE_MS	10000	/* ended sessions stay known this long */
 #define DRAIN_BUDGET_NS		5000000	/* one drain yields to the loop after 5 ms */
+#define SYSLOG_REPORT_MS	10000	/* at most one syslog.dropped entry per 10 s */
+#define SYSLOG_CLOSE_MS		2000	/* at stop, what is sealed gets this long to go out */
+#define AGG_FLUSH_MS		50	/* aggregation windows close within this of their end */
+#define LOSS_REPORT_MS		1000	/* events.lost entries at most this often (and at the end) */
 
 /* ------------------------------------------------------------------------ */
 /* State                                                                     */
@@ -104,6 +113,7 @@ struct session {
 	/* a cgroup made by something else (agentguard adopt): never killed
 	 * nor removed by agentguard */
 	struct enforcer_adopted *adopted;
+	__u64 rate_reported;		/* events of it rate limited, logged so far */
 	struct session *hnext;		/* hash chain by cgid */
 	struct session *next, *prev;	/* list of all */
 };
@@ -160,6 +170,9 @@ struct daemon {
 	int ll_abi;			/* Landlock ABI, 0 none */
 	struct probe_report probe;	/* what enforces what here, for status and the log */
 	struct ag_log *log;
+	struct syslog_out *so;		/* the syslog output (syslog_out.h), or NULL */
+	__u64 so_dropped, so_cp_dropped;	/* its drops already logged */
+	__u64 so_report_ms;		/* when syslog.dropped was last logged */
 	struct jsonw jw;
 	bool log_failed;
 	struct token_key *tkey;		/* signs identity tokens */
@@ -171,8 +184,12 @@ struct daemon {
 
 	__s64 boot_to_real_ns;		/* CLOCK_REALTIME - CLOCK_BOOTTIME */
 	__u64 lost_reported;
+	__u64 rate_seen;		/* AG_STAT_RATE_LIMITED when last looked at */
+	__u64 agg_flush_ms;		/* last aggregation flush */
+	__u64 loss_report_ms;		/* last look for losses to log */
 	__u64 drained, drain_deadline_ns;
 	bool drain_more;		/* the last drain yielded with records left */
+	const struct ag_event_agg *agg;	/* the aggregate whose template is being logged */
 	__u64 now_ms;
 	__u64 last_commit_ms;
 	bool stop;
@@ -231,6 +248,8 @@ static void emit(struct daemon *d, struct ev *e)
 	err = event__format(&d->jw, log__size(d->log), d->hostname, e, &line, &len);
 	if (!err)
 		err = log__append(d->log, line, len);
+	if (!err && d->so)
+		syslog_out__entry(d->so, log__size(d->log) - 1, line, len);
 	if (err && !d->log_failed) {
 		/* The log is the product: a daemon that cannot write it stops. */
 		errmsg("cannot append to the log: %s", strerror(-err));
@@ -239,8 +258,67 @@ static void emit(struct daemon *d, struct ev *e)
 	}
 }
 
+/* The newest checkpoint to the syslog output, releasing the entries it
+ * seals: the note as written to <state-dir>/log/checkpoint. */
+static void syslog_mirror(struct daemon *d)
+{
+	char path[PATH_MAX], note[NOTE_MAX_SIZE + 1];
+	size_t len = 0;
+	int fd, err = -ENAMETOOLONG;
+
+	if (snprintf(path, sizeof(path), "%s/log/checkpoint", d->cfg.state_dir) <
+	    (int)sizeof(path)) {
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		err = fd < 0 ? -errno : util__read_small(fd, note, sizeof(note), &len);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (err)
+		errmsg("syslog: cannot read '%s': %s", path, strerror(-err));
+	syslog_out__commit(d->so, log__checkpoint_size(d->log), err ? NULL : note, len);
+}
+
+struct syslog_dropped {
+	__u64 count, checkpoints;
+	const char *output;
+};
+
+static void extra_syslog_dropped(struct jsonw *w, const void *ctx)
+{
+	const struct syslog_dropped *x = ctx;
+
+	jsonw__key_uint(w, "count", x->count);
+	jsonw__key_uint(w, "checkpoints", x->checkpoints);
+	jsonw__key_string(w, "output", x->output);
+}
+
+/* Drops of the syslog output since the last report, as a syslog.dropped
+ * entry and on stderr: at most one per SYSLOG_REPORT_MS. */
+static void syslog_report(struct daemon *d)
+{
+	struct syslog_out_stats st;
+	struct syslog_dropped x;
+	struct ev e = { .type = "syslog.dropped", .extra = extra_syslog_dropped, .extra_ctx = &x };
+
+	syslog_out__stats(d->so, &st);
+	if ((st.dropped == d->so_dropped && st.checkpoints_dropped == d->so_cp_dropped) ||
+	    (d->so_report_ms && d->now_ms - d->so_report_ms < SYSLOG_REPORT_MS))
+		return;
+	x.count = st.dropped - d->so_dropped;
+	x.checkpoints = st.checkpoints_dropped - d->so_cp_dropped;
+	x.output = d->cfg.syslog.target;
+	d->so_dropped = st.dropped;
+	d->so_cp_dropped = st.checkpoints_dropped;
+	d->so_report_ms = d->now_ms;
+	errmsg("syslog: %llu entries and %llu checkpoints not sent to '%s'%s%s",
+	       (unsigned long long)x.count, (unsigned long long)x.checkpoints, x.output,
+	       st.last_error[0] ? ": " : "", st.last_error);
+	emit(d, &e);
+}
+
 static void commit(struct daemon *d)
 {
+	__u64 sealed = log__checkpoint_size(d->log);
 	int err = log__commit(d->log);
 
 	if (err && !d->log_failed) {
@@ -248,7 +326,52 @@ static void commit(struct daemon *d)
 		d->log_failed = true;
 		d->stop = true;
 	}
+	if (!err && d->so && log__checkpoint_size(d->log) != sealed)
+		syslog_mirror(d);
+	if (d->so && !d->stop)
+		syslog_report(d);
 	d->last_commit_ms = d->now_ms;
+}
+
+struct retention_ctx {
+	const struct log_retention *plan;
+	const char *archive_dir;
+};
+
+static void extra_retention(struct jsonw *w, const void *ctx)
+{
+	const struct retention_ctx *r = ctx;
+
+	jsonw__key_object(w, "retention");
+	jsonw__key_string(w, "action", r->plan->archive ? "archive" : "delete");
+	jsonw__key_uint(w, "files", r->plan->files);
+	jsonw__key_uint(w, "first_seq", r->plan->first_seq);
+	jsonw__key_uint(w, "end_seq", r->plan->end_seq);
+	if (r->plan->archive)
+		jsonw__key_string(w, "archive_dir", r->archive_dir);
+	jsonw__object_end(w);
+}
+
+/* logRetainFiles: record what goes in the log, seal it, then remove (or
+ * archive) the files: `log verify` accepts removed entries only under a
+ * sealed log.retention entry (docs/log.md, "Rotation and retention"). */
+static void retention(struct daemon *d)
+{
+	struct log_retention plan;
+	struct retention_ctx rc = { &plan, d->cfg.log_archive_dir };
+	struct ev e = { .type = "log.retention", .extra = extra_retention, .extra_ctx = &rc };
+	int err;
+
+	if (d->log_failed || log__retention_plan(d->log, &plan) || !plan.files)
+		return;
+	emit(d, &e);
+	commit(d);
+	if (d->log_failed)
+		return;
+	err = log__retain(d->log, &plan);
+	if (err)
+		errmsg("cannot %s old log files: %s", plan.archive ? "archive" : "remove",
+		       strerror(-err));
 }
 
 static void set_session_fields(struct ev *e, const struct session *s)
@@ -285,6 +408,8 @@ static struct session *session_by_cgid(struct daemon *d, __u64 cgid)
 }
 
 static void session_free(struct session *s);
+static void report_rate_limited(struct daemon *d, struct session *s);
+static void flush_aggregates(struct daemon *d, __u64 cgid);
 
 static void purge_dead(struct daemon *d, bool all)
 {
@@ -297,6 +422,11 @@ static void purge_dead(struct daemon *d, bool all)
 		struct session *s = *pp;
 
 		*pp = s->next;
+		if (!all) {
+			/* no event of it can come now: its last count, its bucket */
+			report_rate_limited(d, s);
+			enforcer__rate_del(d->enf, s->cgid);
+		}
 		session_free(s);
 	}
 }
@@ -387,7 +517,9 @@ static void session_end(struct daemon *d, struct session *s, const char *reason,
 	}
 	if (kill && !s->adopted)
 		cgroup__kill(s->path);
+	flush_aggregates(d, s->cgid);	/* its aggregates before its session.end */
 	drain_events(d);
+	report_rate_limited(d, s);
 	enforcer__del_session(d->enf, s->cgid);
 	if (s->adopted) {
 		enforcer__unadopt(d->enf, s->adopted);
@@ -867,6 +999,62 @@ static void extra_exit(struct jsonw *w, const void *ctx)
 		jsonw__key_int(w, "signal", st & 0x7f);
 }
 
+/* An aggregate (bpf/agentguard.h, struct ag_event_agg): logged as the entry
+ * of its template, with time = the last event counted and the object
+ * "aggregate": {count, first, last} after the type's own fields. */
+struct agg_extra {
+	void (*inner)(struct jsonw *w, const void *ctx);
+	const void *inner_ctx;
+	const struct ag_event_agg *a;
+	__s64 boot_to_real_ns;
+};
+
+static void extra_aggregate(struct jsonw *w, const void *ctx)
+{
+	const struct agg_extra *x = ctx;
+	__u64 first = x->a->first + x->boot_to_real_ns, last = x->a->last + x->boot_to_real_ns;
+	struct timespec tf = { first / 1000000000ull, first % 1000000000ull };
+	struct timespec tl = { last / 1000000000ull, last % 1000000000ull };
+
+	if (x->inner)
+		x->inner(w, x->inner_ctx);
+	jsonw__key_object(w, "aggregate");
+	jsonw__key_uint(w, "count", x->a->count);
+	jsonw__key_time(w, "first", &tf);
+	jsonw__key_time(w, "last", &tl);
+	jsonw__object_end(w);
+}
+
+/* emit() for a decision of handle_event(): as it is, or as an aggregate. */
+static void emit_decision(struct daemon *d, struct ev *e)
+{
+	struct agg_extra x;
+
+	if (d->agg) {
+		x.inner = e->extra;
+		x.inner_ctx = e->extra_ctx;
+		x.a = d->agg;
+		x.boot_to_real_ns = d->boot_to_real_ns;
+		e->time_ns = d->agg->last + d->boot_to_real_ns;
+		e->extra = extra_aggregate;
+		e->extra_ctx = &x;
+	}
+	emit(d, e);
+}
+
+static int handle_event(struct daemon *d, const void *data, size_t size);
+
+static void handle_aggregate(struct daemon *d, const void *data, size_t size)
+{
+	const struct ag_event_agg *a = data;
+
+	if (size < sizeof(*a) || !a->count)
+		return;
+	d->agg = a;
+	handle_event(d, &a->ev, sizeof(a->ev));
+	d->agg = NULL;
+}
+
 static int handle_event(struct daemon *d, const void *data, size_t size)
 {
 	const struct ag_event_hdr *h = data;
@@ -905,7 +1093,7 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 		e.port = n->port;
 		e.protocol = n->proto == AG_PROTO_TCP ? "tcp" :
 			     n->proto == AG_PROTO_UDP ? "udp" : "other";
-		emit(d, &e);
+		emit_decision(d, &e);
 		break;
 	}
 	case AG_EV_EXEC: {
@@ -943,7 +1131,7 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 		e.access = f->access & AG_ACC_WRITE ? "write" : "read";
 		e.extra = extra_file_op;
 		e.extra_ctx = file_op_name(f->op);
-		emit(d, &e);
+		emit_decision(d, &e);
 		break;
 	}
 	case AG_EV_EXEC_CHECK: {
@@ -956,7 +1144,7 @@ static int handle_event(struct daemon *d, const void *data, size_t size)
 		e.type = "process.exec";
 		e.target = EV_TARGET_EXEC;
 		e.path = path;
-		emit(d, &e);
+		emit_decision(d, &e);
 		break;
 	}
 	case AG_EV_EXIT: {
@@ -1082,6 +1270,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size >= sizeof(struct ag_event_hdr) &&
 	    ((const struct ag_event_hdr *)data)->type == AG_EV_FALLBACK)
 		handle_fallback_event(d, data, size);
+	else if (size >= sizeof(__u32) && *(const __u32 *)data == AG_EV_AGGREGATE)
+		handle_aggregate(d, data, size);
 	else
 		handle_event(d, data, size);
 	/* Yield to the loop now and then, so commits and clients never wait
@@ -1094,29 +1284,88 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-static void extra_count(struct jsonw *w, const void *ctx)
+struct lost_extra {
+	__u64 count;
+	const char *reason;
+};
+
+static void extra_lost(struct jsonw *w, const void *ctx)
 {
-	jsonw__key_uint(w, "count", *(const __u64 *)ctx);
+	const struct lost_extra *x = ctx;
+
+	jsonw__key_uint(w, "count", x->count);
+	jsonw__key_string(w, "reason", x->reason);
+}
+
+/* events.lost for the events of s its rate limit kept off the ring buffer
+ * since the last such entry (docs/events.md, "Storms"). */
+static void report_rate_limited(struct daemon *d, struct session *s)
+{
+	struct lost_extra x = { .reason = "rate limit" };
+	struct ev e = { .type = "events.lost" };
+	__u64 n;
+
+	if (enforcer__rate_read(d->enf, s->cgid, &n) || n <= s->rate_reported)
+		return;
+	x.count = n - s->rate_reported;
+	s->rate_reported = n;
+	set_session_fields(&e, s);
+	e.extra = extra_lost;
+	e.extra_ctx = &x;
+	emit(d, &e);
+}
+
+/* Close the aggregation windows of session cgid (0: of every session) now,
+ * and log them: flush, consume, again while the ring buffer fills up. */
+static void flush_aggregates(struct daemon *d, __u64 cgid)
+{
+	for (int i = 0; i < 1000 && enforcer__agg_flush(d->enf, cgid, true) == -EAGAIN; i++)
+		enforcer__poll(d->enf, 0);
+}
+
+/* Log what the kernel could not record since the last such entries: one
+ * events.lost for the ring buffer, one per session for its rate limit. */
+static void report_losses(struct daemon *d)
+{
+	__u64 st[AG_STAT_MAX];
+
+	d->loss_report_ms = d->now_ms;
+	if (enforcer__stats(d->enf, st))
+		return;
+	if (st[AG_STAT_EVENTS_LOST] > d->lost_reported) {
+		struct lost_extra x = { st[AG_STAT_EVENTS_LOST] - d->lost_reported,
+					"ring buffer full" };
+		struct ev e = { .type = "events.lost" };
+
+		d->lost_reported = st[AG_STAT_EVENTS_LOST];
+		e.extra = extra_lost;
+		e.extra_ctx = &x;
+		emit(d, &e);
+	}
+	if (st[AG_STAT_RATE_LIMITED] != d->rate_seen) {
+		/* the kernel counts a session's bucket before this counter, so
+		 * what the counter shows is in the buckets read after it */
+		d->rate_seen = st[AG_STAT_RATE_LIMITED];
+		for (struct session *s = d->sessions; s; s = s->next)
+			report_rate_limited(d, s);
+		for (struct session *s = d->dead; s; s = s->next)
+			report_rate_limited(d, s);
+	}
 }
 
 /* Consume everything ready, then account for what the kernel dropped. */
 static void drain_events(struct daemon *d)
 {
-	__u64 st[AG_STAT_MAX];
-
 	update_clock(d);
 	d->drain_deadline_ns = clock_ns(CLOCK_MONOTONIC) + DRAIN_BUDGET_NS;
 	d->drain_more = false;
+	/* windows that have passed: their aggregates join the queue (when the
+	 * ring buffer is full, what is left stays counted: flush again soon) */
+	if (d->now_ms - d->agg_flush_ms >= AGG_FLUSH_MS)
+		d->agg_flush_ms = enforcer__agg_flush(d->enf, 0, false) == -EAGAIN ? 0 : d->now_ms;
 	enforcer__poll(d->enf, 0);
-	if (enforcer__stats(d->enf, st) == 0 && st[AG_STAT_EVENTS_LOST] > d->lost_reported) {
-		__u64 n = st[AG_STAT_EVENTS_LOST] - d->lost_reported;
-		struct ev e = { .type = "events.lost" };
-
-		d->lost_reported = st[AG_STAT_EVENTS_LOST];
-		e.extra = extra_count;
-		e.extra_ctx = &n;
-		emit(d, &e);
-	}
+	if (d->now_ms - d->loss_report_ms >= LOSS_REPORT_MS)
+		report_losses(d);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -2132,7 +2381,7 @@ static void adopt_configured(struct daemon *d)
 
 static json_t *handle_status(struct daemon *d)
 {
-	json_t *agents = json_array(), *sessions = json_array();
+	json_t *agents = json_array(), *sessions = json_array(), *resp;
 	__u64 st[AG_STAT_MAX] = {};
 
 	for (struct agent *a = d->agents; a; a = a->next) {
@@ -2152,7 +2401,7 @@ static json_t *handle_status(struct daemon *d)
 			"adopted", s->adopted != NULL));
 	}
 	enforcer__stats(d->enf, st);
-	return json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I}}",
+	resp = json_pack("{s:b, s:s, s:s, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}",
 		"ok", 1, "host", d->hostname, "cgroup_root", d->root,
 		"agents", agents, "sessions", sessions, "probe", probe__to_json(&d->probe),
 		"counters", "decisions", (json_int_t)st[AG_STAT_DECISIONS],
@@ -2160,7 +2409,26 @@ static json_t *handle_status(struct daemon *d)
 		"audited", (json_int_t)st[AG_STAT_AUDITED],
 		"file_cache_hits", (json_int_t)st[AG_STAT_FILE_CACHED],
 		"events_lost", (json_int_t)st[AG_STAT_EVENTS_LOST],
+		"events_aggregated", (json_int_t)st[AG_STAT_AGGREGATED],
+		"events_rate_limited", (json_int_t)st[AG_STAT_RATE_LIMITED],
 		"log_entries", (json_int_t)log__size(d->log));
+	if (resp && d->so) {
+		struct syslog_out_stats ss;
+
+		syslog_out__stats(d->so, &ss);
+		json_object_set_new(resp, "syslog", json_pack(
+			"{s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:s}",
+			"target", d->cfg.syslog.target,
+			"format", d->cfg.syslog.format == SYSLOG_FORMAT_OCSF ? "ocsf" : "json",
+			"facility", syslog_facility__name(d->cfg.syslog.facility),
+			"connected", ss.connected, "sent", (json_int_t)ss.sent,
+			"checkpoints_sent", (json_int_t)ss.checkpoints_sent,
+			"dropped", (json_int_t)ss.dropped,
+			"checkpoints_dropped", (json_int_t)ss.checkpoints_dropped,
+			"queued", (json_int_t)ss.queued, "queued_bytes", (json_int_t)ss.queued_bytes,
+			"connects", (json_int_t)ss.connects, "last_error", ss.last_error));
+	}
+	return resp;
 }
 
 static void client_close(struct daemon *d, int i)
@@ -2621,6 +2889,29 @@ int cmd_daemon(int argc, char **argv)
 		       li.error[0] ? li.error : strerror(errno));
 		goto out;
 	}
+	log__set_rotate_bytes(d->log, d->cfg.log_rotate_bytes);
+	err = log__set_retention(d->log, d->cfg.log_retain_files, d->cfg.log_archive_dir);
+	if (err) {
+		errmsg("cannot use the log archive directory '%s': %s",
+		       d->cfg.log_archive_dir ? d->cfg.log_archive_dir : "", strerror(-err));
+		goto out;
+	}
+	if (d->cfg.syslog.target) {
+		struct syslog_out_opts so = {
+			.target = d->cfg.syslog.target, .facility = d->cfg.syslog.facility,
+			.format = d->cfg.syslog.format, .entries = d->cfg.syslog.entries,
+			.checkpoints = d->cfg.syslog.checkpoints,
+			.queue_bytes = d->cfg.syslog.queue_bytes,
+			.hostname = d->hostname, .origin = log__origin(d->log),
+		};
+
+		d->so = syslog_out__open(&so);
+		if (!d->so) {
+			errmsg("cannot start the syslog output to '%s': %s", so.target,
+			       strerror(errno));
+			goto out;
+		}
+	}
 	jsonw__init(&d->jw, 0);
 	{
 		char why[TOKEN_WHY_MAX];
@@ -2644,6 +2935,9 @@ int cmd_daemon(int argc, char **argv)
 			.max_sessions = d->cfg.max_sessions,
 			.max_net_rules = d->cfg.max_net_rules,
 			.log_allowed_files = d->cfg.log_allowed_file_opens,
+			.agg_window_ms = d->cfg.aggregate_window_ms,
+			.rate_per_sec = d->cfg.session_event_rate,
+			.rate_burst = d->cfg.session_event_burst,
 			.on_event = on_event, .ctx = d,
 		};
 
@@ -2814,6 +3108,7 @@ int cmd_daemon(int argc, char **argv)
 				client_close(d, i);
 		if (d->now_ms - d->last_commit_ms >= d->cfg.checkpoint_interval_ms) {
 			commit(d);
+			retention(d);
 			purge_dead(d, false);
 		}
 		if (d->cfg.nadopt && d->now_ms - d->adopt_scan_ms >= ADOPT_SCAN_MS) {
@@ -2831,7 +3126,9 @@ out_stop:
 	if (d->enf) {
 		drain_events(d);
 		shutdown_all(d, "daemon stopped");
+		flush_aggregates(d, 0);
 		drain_events(d);
+		report_losses(d);
 	}
 	if (d->log && !d->log_failed) {
 		struct ev e = { .type = "daemon.stop" };
@@ -2849,6 +3146,17 @@ out:
 		client_close(d, 0);
 	fallback__destroy(d->fb);
 	enforcer__destroy(d->enf);
+	if (d->so) {
+		struct syslog_out_stats st;
+
+		/* what is sealed goes out (for a while); the rest is counted */
+		syslog_out__close(d->so, SYSLOG_CLOSE_MS, &st);
+		if (st.dropped > d->so_dropped || st.checkpoints_dropped > d->so_cp_dropped)
+			errmsg("syslog: %llu entries and %llu checkpoints not sent to '%s'",
+			       (unsigned long long)(st.dropped - d->so_dropped),
+			       (unsigned long long)(st.checkpoints_dropped - d->so_cp_dropped),
+			       d->cfg.syslog.target);
+	}
 	if (d->log)
 		log__close(d->log);
 	jsonw__free(&d->jw);

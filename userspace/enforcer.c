@@ -186,6 +186,23 @@ static struct agentguard_bpf *open_skel(const struct enforcer_opts *o, __u64 roo
 	}
 	if (o->max_sessions)
 		bpf_map__set_max_entries(skel->maps.sessions, o->max_sessions);
+	/* Storms (bpf/agentguard.h): aggregation slots, session rate limits.
+	 * Off, their maps shrink to one entry the programs never use. */
+	skel->rodata->ag_agg_window_ns = (__u64)o->agg_window_ms * 1000000ull;
+	if (!o->agg_window_ms)
+		bpf_map__set_max_entries(skel->maps.agg, 1);
+	if (o->rate_per_sec) {
+		__u64 interval = 1000000000ull / o->rate_per_sec;
+		__u32 burst = o->rate_burst ? o->rate_burst : o->rate_per_sec;
+
+		skel->rodata->ag_rate_interval_ns = interval ? interval : 1;
+		skel->rodata->ag_rate_tau_ns = (__u64)(burst - 1) * skel->rodata->ag_rate_interval_ns;
+		/* buckets outlive their sessions by the daemon's grace period */
+		bpf_map__set_max_entries(skel->maps.rate, 2 * (o->max_sessions ? o->max_sessions :
+								AG_DEFAULT_MAX_SESSIONS));
+	} else {
+		bpf_map__set_max_entries(skel->maps.rate, 1);
+	}
 	if (o->max_policies)
 		bpf_map__set_max_entries(skel->maps.policies, o->max_policies);
 	if (o->max_net_rules)
@@ -663,10 +680,59 @@ const char *enforcer__lsm_status(const struct enforcer *e)
 
 int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_session *s)
 {
+	if (e->skel->rodata->ag_rate_interval_ns) {
+		struct ag_rate b = {};
+
+		/* before the session exists, so its first event is limited */
+		if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.rate), &cgid, &b,
+					BPF_NOEXIST) < 0 && errno != EEXIST)
+			return -errno;
+	}
 	if (bpf_map_update_elem(bpf_map__fd(e->skel->maps.sessions), &cgid, s, BPF_ANY) < 0)
 		return -errno;
 	epoch_bump(e);
 	return 0;
+}
+
+int enforcer__rate_read(const struct enforcer *e, __u64 cgid, __u64 *limited)
+{
+	struct ag_rate b;
+
+	*limited = 0;
+	if (!e->skel->rodata->ag_rate_interval_ns)
+		return -ENOENT;
+	if (bpf_map_lookup_elem(bpf_map__fd(e->skel->maps.rate), &cgid, &b) < 0)
+		return -errno;
+	*limited = b.limited;
+	return 0;
+}
+
+int enforcer__rate_del(struct enforcer *e, __u64 cgid)
+{
+	if (!e->skel->rodata->ag_rate_interval_ns)
+		return 0;
+	if (bpf_map_delete_elem(bpf_map__fd(e->skel->maps.rate), &cgid) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int enforcer__agg_flush(struct enforcer *e, __u64 cgid, bool force)
+{
+	/* tc programs run with a packet: an Ethernet header's worth of zeros */
+	char pkt[64] = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = pkt, .data_size_in = sizeof(pkt));
+	struct agentguard_bpf__bss *bss = e->skel->bss;
+
+	if (!e->skel->rodata->ag_agg_window_ns ||
+	    !__atomic_load_n(&bss->ag_agg_open, __ATOMIC_ACQUIRE))
+		return 0;
+	bss->ag_flush_cgid = cgid;
+	bss->ag_flush_force = force;
+	bss->ag_flush_full = 0;
+	bss->ag_flush_count = 0;
+	if (bpf_prog_test_run_opts(bpf_program__fd(e->skel->progs.ag_agg_flush), &opts) < 0)
+		return -errno;
+	return bss->ag_flush_full ? -EAGAIN : (int)bss->ag_flush_count;
 }
 
 int enforcer__del_session(struct enforcer *e, __u64 cgid)

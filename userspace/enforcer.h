@@ -33,6 +33,9 @@ struct enforcer_opts {
 	__u32 max_path_rules;		/* 0: AG_DEFAULT_MAX_PATH_RULES */
 	__u32 max_deny_inodes;		/* 0: AG_DEFAULT_MAX_DENY_INODES */
 	bool log_allowed_files;		/* report allowed file decisions too */
+	__u32 agg_window_ms;		/* aggregation window of repeated denials; 0 off */
+	__u32 rate_per_sec;		/* events per second per session; 0: no limit */
+	__u32 rate_burst;		/* with rate_per_sec: the burst (0: rate_per_sec) */
 	bool no_lsm;			/* never load the BPF LSM programs */
 	/* called for each ring buffer record; return 0 to go on */
 	int (*on_event)(void *ctx, void *data, size_t size);
@@ -72,9 +75,32 @@ bool enforcer__lsm_active(const struct enforcer *e);
  * "'bpf' is not in /sys/kernel/security/lsm". Static or owned by e. */
 const char *enforcer__lsm_status(const struct enforcer *e);
 
-/* enforcer__add_session / __del_session: the sessions map entry of a cgroup. */
+/* enforcer__add_session / __del_session: the sessions map entry of a cgroup.
+ * With a rate limit, add_session also gives the session its bucket (kept
+ * if it has one: a session whose chain changed keeps its counts); del_session
+ * leaves the bucket, for enforcer__rate_read after the session's last events
+ * (enforcer__rate_del removes it). */
 int enforcer__add_session(struct enforcer *e, __u64 cgid, const struct ag_session *s);
 int enforcer__del_session(struct enforcer *e, __u64 cgid);
+
+/* enforcer__rate_read: *limited = the events of session cgid not emitted for
+ * its rate limit, since it started (a count that only grows). 0, -ENOENT
+ * (no bucket: no limit, or not a session), or -errno. */
+int enforcer__rate_read(const struct enforcer *e, __u64 cgid, __u64 *limited);
+
+/* enforcer__rate_del: remove the bucket of session cgid (once no event of it
+ * can come any more). 0 or -errno; no bucket is not an error. */
+int enforcer__rate_del(struct enforcer *e, __u64 cgid);
+
+/* enforcer__agg_flush: run the aggregation flush (bpf/agentguard.bpf.c,
+ * ag_agg_flush): every open window that has passed, or with force every open
+ * window, of session cgid (0: of every session) puts its count on the ring
+ * buffer as an AG_EV_AGGREGATE record and closes. Consume the ring buffer
+ * (enforcer__poll) afterwards. Returns the number of records put, or -EAGAIN
+ * when the ring buffer filled up first (consume it and call again: nothing
+ * is lost meanwhile), or -errno. Does nothing, and returns 0, when
+ * aggregation is off or no window is open. */
+int enforcer__agg_flush(struct enforcer *e, __u64 cgid, bool force);
 
 /* An adopted cgroup's attachments (enforcer__adopt). Owned by the enforcer;
  * release with enforcer__unadopt. */

@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "jsonw.h"
 #include "merkle.h"
 #include "note.h"
@@ -22,6 +24,7 @@
 #define ENTRY_PREFIX	"entries-"
 #define ENTRY_SUFFIX	".jsonl"
 #define ENTRY_NAME_MAX	48
+#define NODE_NAME_MAX	32
 #define FLUSH_BYTES	(256 * 1024)	/* write() buffered entries past this */
 #define READ_BUF	(1 << 20)
 #define NOTES_TAIL	(64 * 1024)	/* tail of 'checkpoints' read at open */
@@ -49,12 +52,26 @@ struct ag_log {
 	size_t llen, loff, lcap;
 	bool data_dirty;		/* written since the last fdatasync */
 	bool dir_dirty;			/* a new file since the last dir fsync */
+	/* node store: nodes-<L> for L = LOG_NODE_STRIDE * (k + 1) */
+	int nfd[LOG_NODE_FILES];	/* O_APPEND; -1 until its first node */
+	uint8_t *nbuf[LOG_NODE_FILES];	/* buffered node hashes */
+	size_t nlen[LOG_NODE_FILES], noff[LOG_NODE_FILES], ncap[LOG_NODE_FILES];
+	uint32_t ndirty;		/* bit k: nodes-<L> written since its fdatasync */
+	/* retention */
+	uint64_t nfiles;		/* entry files */
+	uint64_t keep_files;		/* at most this many (0: all) */
+	int archfd;			/* archive directory, or -1: delete */
 };
 
 struct entry_file {
 	uint64_t first;
 	char name[ENTRY_NAME_MAX];
 };
+
+static void node_name(char out[NODE_NAME_MAX], int k)
+{
+	snprintf(out, NODE_NAME_MAX, "nodes-%02d", LOG_NODE_STRIDE * (k + 1));
+}
 
 static void msg(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
@@ -119,6 +136,51 @@ static int pwrite_full(int fd, const void *buf, size_t n, off_t off)
 		done += w;
 	}
 	return 0;
+}
+
+struct mapped {
+	const char *p;
+	size_t len;
+};
+
+static int map_file(int dirfd, const char *name, struct mapped *m, bool *exists)
+{
+	struct stat st;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+
+	m->p = NULL;
+	m->len = 0;
+	*exists = fd >= 0;
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	if (st.st_size > 0) {
+		void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+
+		if (p == MAP_FAILED) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		m->p = p;
+		m->len = st.st_size;
+	}
+	close(fd);
+	return 0;
+}
+
+static void unmap(struct mapped *m)
+{
+	if (m->p)
+		munmap((void *)m->p, m->len);
+	m->p = NULL;
+	m->len = 0;
 }
 
 /* Parses the {"seq":<n>, every entry begins with; 0 or -1. */
@@ -866,18 +928,44 @@ out:
 	return err;
 }
 
+/* What build_tree found in the node store: per nodes file, the first
+ * record that is missing or differs from the tree (UINT64_MAX: none). */
+struct node_check {
+	struct mapped m[LOG_NODE_FILES];
+	uint64_t first_bad[LOG_NODE_FILES];
+};
+
+static void node_check__note(struct node_check *nc, uint64_t size,
+			     uint8_t nodes[][LOG_HASH_SIZE], int done)
+{
+	for (int k = 0; k < LOG_NODE_FILES && LOG_NODE_STRIDE * (k + 1) <= done; k++) {
+		int lv = LOG_NODE_STRIDE * (k + 1);
+		uint64_t i = (size >> lv) - 1;
+
+		if (nc->first_bad[k] != UINT64_MAX)
+			continue;
+		if (i >= nc->m[k].len / LOG_HASH_SIZE ||
+		    memcmp(nc->m[k].p + i * LOG_HASH_SIZE, nodes[lv - 1], LOG_HASH_SIZE))
+			nc->first_bad[k] = i;
+	}
+}
+
 /* Builds log->tree from the first n leaf records of fd; *root_ok tells
- * whether the root at the checkpoint's size equals its root. */
+ * whether the root at the checkpoint's size equals its root. Compares the
+ * node store with the tree on the way (nc). */
 static int build_tree(struct ag_log *log, int fd, uint64_t n,
-		      const struct checkpoint *cp, bool *root_ok)
+		      const struct checkpoint *cp, bool *root_ok,
+		      struct node_check *nc)
 {
 	uint8_t (*buf)[LOG_HASH_SIZE] = malloc(LEAF_CHUNK * LOG_HASH_SIZE);
-	uint8_t root[LOG_HASH_SIZE];
+	uint8_t root[LOG_HASH_SIZE], nodes[MERKLE_MAX_LEVELS][LOG_HASH_SIZE];
 	uint64_t k = 0;
-	int err = 0;
+	int err = 0, done;
 
 	if (!buf)
 		return -ENOMEM;
+	for (int f = 0; f < LOG_NODE_FILES; f++)
+		nc->first_bad[f] = UINT64_MAX;
 	merkle_tree__init(&log->tree);
 	*root_ok = !log->have_cp;
 	while (true) {
@@ -898,8 +986,13 @@ static int build_tree(struct ag_log *log, int fd, uint64_t n,
 			break;
 		}
 		for (size_t i = 0; i < want && !err; i++) {
-			err = merkle_tree__append(&log->tree, log->h, buf[i]);
-			if (!err && log->have_cp && log->tree.size == cp->size &&
+			err = merkle_tree__append_nodes(&log->tree, log->h, buf[i],
+							nodes, &done);
+			if (err)
+				break;
+			if (done >= LOG_NODE_STRIDE)
+				node_check__note(nc, log->tree.size, nodes, done);
+			if (log->have_cp && log->tree.size == cp->size &&
 			    i + 1 < want) {
 				err = merkle_tree__root(&log->tree, log->h, root);
 				*root_ok = !memcmp(root, cp->root, LOG_HASH_SIZE);
@@ -913,13 +1006,120 @@ static int build_tree(struct ag_log *log, int fd, uint64_t n,
 	return err;
 }
 
+/* Rewrites records [from, want) of node file k from the level below it
+ * (the leaves for k = 0): each is the root of 2^LOG_NODE_STRIDE records. */
+static int regen_nodes(struct merkle_hasher *h, int src, int dst, uint64_t from,
+		       uint64_t want)
+{
+	enum { OUT = 256, FAN = 1 << LOG_NODE_STRIDE };
+	uint8_t (*in)[LOG_HASH_SIZE] = malloc(OUT * FAN * LOG_HASH_SIZE);
+	uint8_t (*out)[LOG_HASH_SIZE] = malloc(OUT * LOG_HASH_SIZE);
+	int err = 0;
+
+	if (!in || !out) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (uint64_t i = from; i < want && !err; ) {
+		uint64_t c = want - i < OUT ? want - i : OUT;
+		ssize_t rd = pread_full(src, in, c * FAN * LOG_HASH_SIZE,
+					i * FAN * LOG_HASH_SIZE);
+
+		if (rd < 0 || (size_t)rd != c * FAN * LOG_HASH_SIZE) {
+			err = rd < 0 ? rd : -EIO;
+			break;
+		}
+		for (uint64_t j = 0; j < c && !err; j++) {
+			uint8_t (*v)[LOG_HASH_SIZE] = in + j * FAN;
+
+			for (int w = FAN; w > 1 && !err; w /= 2)
+				for (int x = 0; x < w / 2 && !err; x++)
+					err = merkle__node_hash(h, v[2 * x], v[2 * x + 1], v[x]);
+			memcpy(out[j], v[0], LOG_HASH_SIZE);
+		}
+		if (!err)
+			err = pwrite_full(dst, out, c * LOG_HASH_SIZE, i * LOG_HASH_SIZE);
+		i += c;
+	}
+out:
+	free(in);
+	free(out);
+	return err;
+}
+
+/* Makes every node file agree with the n leaves (the tree being right):
+ * records from the first bad one on are recomputed from the level below,
+ * records past the tree removed. Then opens them for appending. */
+static int recover_nodes(struct ag_log *log, uint64_t n, struct node_check *nc,
+			 struct log_open_info *info)
+{
+	int src = openat(log->dirfd, "leaves", O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	int err = 0;
+
+	if (src < 0) {
+		err = -errno;
+		msg(info->error, "cannot open 'leaves': %s", strerror(errno));
+		return err;
+	}
+	for (int k = 0; k < LOG_NODE_FILES; k++) {
+		uint64_t want = n >> (LOG_NODE_STRIDE * (k + 1)), from;
+		char name[NODE_NAME_MAX];
+		struct stat st;
+		int fd;
+
+		unmap(&nc->m[k]);
+		node_name(name, k);
+		fd = openat(log->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW |
+			    (want ? O_CREAT : 0), 0640);
+		if (fd < 0 && errno == ENOENT)
+			break;		/* no node this high: none higher */
+		if (fd < 0 || fstat(fd, &st)) {
+			err = -errno;
+			msg(info->error, "cannot open '%s': %s", name, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			break;
+		}
+		from = nc->first_bad[k] < want ? nc->first_bad[k] : want;
+		if (from < want) {
+			err = regen_nodes(log->h, src, fd, from, want);
+			info->nodes_repaired += want - from;
+		}
+		if (!err && (uint64_t)st.st_size != want * LOG_HASH_SIZE &&
+		    ftruncate(fd, want * LOG_HASH_SIZE))
+			err = -errno;
+		if (!err && (from < want || (uint64_t)st.st_size != want * LOG_HASH_SIZE) &&
+		    fdatasync(fd))
+			err = -errno;
+		if (err) {
+			msg(info->error, "cannot repair '%s': %s", name, strerror(-err));
+			close(fd);
+			break;
+		}
+		close(src);
+		src = fd;	/* the source of the next level */
+		if (want) {
+			log->nfd[k] = openat(log->dirfd, name, O_WRONLY | O_APPEND |
+					     O_CLOEXEC | O_NOFOLLOW);
+			if (log->nfd[k] < 0) {
+				err = -errno;
+				msg(info->error, "cannot open '%s': %s", name, strerror(errno));
+				break;
+			}
+		}
+	}
+	close(src);
+	return err;
+}
+
 static int recover_leaves(struct ag_log *log, struct entry_file *files,
 			  long nfiles, const struct checkpoint *cp,
 			  struct log_open_info *info)
 {
 	uint64_t n = log->size, have, from;
+	struct node_check nc = { 0 };
 	struct stat st;
-	bool root_ok;
+	bool root_ok, exists;
 	int fd, err;
 
 	fd = openat(log->dirfd, "leaves", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
@@ -949,13 +1149,20 @@ static int recover_leaves(struct ag_log *log, struct entry_file *files,
 	err = repair_leaves(log, fd, files, nfiles, from, n, have, info);
 	if (err)
 		goto out;
-	err = build_tree(log, fd, n, cp, &root_ok);
+	for (int k = 0; k < LOG_NODE_FILES && !err; k++) {
+		char name[NODE_NAME_MAX];
+
+		node_name(name, k);
+		err = map_file(log->dirfd, name, &nc.m[k], &exists);
+	}
+	if (!err)
+		err = build_tree(log, fd, n, cp, &root_ok, &nc);
 	if (!err && !root_ok) {
 		/* the store disagrees with the checkpoint: rebuild it from the
 		 * entries, which are what the checkpoint signed */
 		err = repair_leaves(log, fd, files, nfiles, 0, n, n, info);
 		if (!err)
-			err = build_tree(log, fd, n, cp, &root_ok);
+			err = build_tree(log, fd, n, cp, &root_ok, &nc);
 		if (!err && !root_ok) {
 			msg(info->error, "the entries do not match the newest "
 			    "checkpoint (size %" PRIu64 "): the log was modified",
@@ -972,7 +1179,10 @@ static int recover_leaves(struct ag_log *log, struct entry_file *files,
 		err = -errno;
 		goto out;
 	}
+	err = recover_nodes(log, n, &nc, info);
 out:
+	for (int k = 0; k < LOG_NODE_FILES; k++)
+		unmap(&nc.m[k]);
 	close(fd);
 	if (err)
 		return err;
@@ -1014,7 +1224,9 @@ struct ag_log *log__open(const char *state_dir, const char *hostname,
 		errno = ENOMEM;
 		return NULL;
 	}
-	log->dirfd = log->efd = log->lfd = log->cpsfd = -1;
+	log->dirfd = log->efd = log->lfd = log->cpsfd = log->archfd = -1;
+	for (int k = 0; k < LOG_NODE_FILES; k++)
+		log->nfd[k] = -1;
 	log->rotate = LOG_ROTATE_DEFAULT;
 	if (snprintf(keydir, sizeof(keydir), "%s/keys", state_dir) >= (int)sizeof(keydir) ||
 	    snprintf(logdir, sizeof(logdir), "%s/log", state_dir) >= (int)sizeof(logdir)) {
@@ -1066,6 +1278,7 @@ struct ag_log *log__open(const char *state_dir, const char *hostname,
 	err = recover_entries(log, files, nfiles, info);
 	if (err)
 		goto fail;
+	log->nfiles = nfiles ? nfiles : 1;
 	err = recover_leaves(log, files, nfiles, &cp, info);
 	if (err)
 		goto fail;
@@ -1134,6 +1347,27 @@ static int flush(struct ag_log *log)
 		if (err)
 			return err;
 	}
+	/* the node store after the leaves: a reader that sees a checkpoint
+	 * finds every node below its size */
+	for (int k = 0; k < LOG_NODE_FILES; k++) {
+		if (log->noff[k] == log->nlen[k])
+			continue;
+		if (log->nfd[k] < 0) {
+			char name[NODE_NAME_MAX];
+
+			node_name(name, k);
+			log->nfd[k] = openat(log->dirfd, name, O_WRONLY | O_APPEND |
+					     O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0640);
+			if (log->nfd[k] < 0)
+				return -errno;
+			log->dir_dirty = true;
+		}
+		log->ndirty |= 1u << k;
+		err = write_from(log->nfd[k], log->nbuf[k], &log->noff[k], log->nlen[k]);
+		if (err)
+			return err;
+		log->nlen[k] = log->noff[k] = 0;
+	}
 	log->elen = log->eoff = 0;
 	log->llen = log->loff = 0;
 	return 0;
@@ -1145,6 +1379,13 @@ static int sync_data(struct ag_log *log)
 		if (fdatasync(log->efd) || fdatasync(log->lfd))
 			return -errno;
 		log->data_dirty = false;
+	}
+	for (int k = 0; k < LOG_NODE_FILES; k++) {
+		if (!(log->ndirty & 1u << k))
+			continue;
+		if (fdatasync(log->nfd[k]))
+			return -errno;
+		log->ndirty &= ~(1u << k);
 	}
 	if (log->dir_dirty) {
 		if (fsync(log->dirfd))
@@ -1168,6 +1409,7 @@ static int rotate(struct ag_log *log)
 		return err;
 	}
 	close(fd);
+	log->nfiles++;
 	return 0;
 }
 
@@ -1190,9 +1432,9 @@ static int grow(void **buf, size_t *cap, size_t need)
 
 int log__append(struct ag_log *log, const char *entry, size_t len)
 {
-	uint8_t leaf[LOG_HASH_SIZE];
+	uint8_t leaf[LOG_HASH_SIZE], nodes[MERKLE_MAX_LEVELS][LOG_HASH_SIZE];
 	uint64_t seq;
-	int err;
+	int err, nn, done;
 
 	if (len == 0 || len > LOG_ENTRY_MAX || parse_seq_prefix(entry, len, &seq) ||
 	    seq != log->size || memchr(entry, '\n', len) || memchr(entry, '\0', len))
@@ -1210,11 +1452,21 @@ int log__append(struct ag_log *log, const char *entry, size_t len)
 	if (grow((void **)&log->ebuf, &log->ecap, log->elen + len + 1) ||
 	    grow((void **)&log->lbuf, &log->lcap, log->llen + LOG_HASH_SIZE))
 		return -ENOMEM;
+	/* the new leaf completes the subtrees of heights 1..ctz(size + 1) */
+	nn = log->size == UINT64_MAX ? 0 : __builtin_ctzll(log->size + 1);
+	for (int k = 0; k < LOG_NODE_FILES && LOG_NODE_STRIDE * (k + 1) <= nn; k++)
+		if (grow((void **)&log->nbuf[k], &log->ncap[k], log->nlen[k] + LOG_HASH_SIZE))
+			return -ENOMEM;
 	err = merkle__leaf_hash(log->h, entry, len, leaf);
 	if (!err)
-		err = merkle_tree__append(&log->tree, log->h, leaf);
+		err = merkle_tree__append_nodes(&log->tree, log->h, leaf, nodes, &done);
 	if (err)
 		return err;
+	for (int k = 0; k < LOG_NODE_FILES && LOG_NODE_STRIDE * (k + 1) <= done; k++) {
+		memcpy(log->nbuf[k] + log->nlen[k], nodes[LOG_NODE_STRIDE * (k + 1) - 1],
+		       LOG_HASH_SIZE);
+		log->nlen[k] += LOG_HASH_SIZE;
+	}
 	memcpy(log->ebuf + log->elen, entry, len);
 	log->ebuf[log->elen + len] = '\n';
 	log->elen += len + 1;
@@ -1284,6 +1536,13 @@ void log__close(struct ag_log *log)
 		close(log->lfd);
 	if (log->cpsfd >= 0)
 		close(log->cpsfd);
+	for (int k = 0; k < LOG_NODE_FILES; k++) {
+		if (log->nfd[k] >= 0)
+			close(log->nfd[k]);
+		free(log->nbuf[k]);
+	}
+	if (log->archfd >= 0)
+		close(log->archfd);
 	if (log->dirfd >= 0)
 		close(log->dirfd);	/* releases the flock */
 	note_signer__free(log->signer);
@@ -1300,49 +1559,6 @@ struct cp_rec {
 	uint8_t root[LOG_HASH_SIZE];
 	uint64_t k;		/* index in 'checkpoints'; M for 'checkpoint' */
 };
-
-struct mapped {
-	const char *p;
-	size_t len;
-};
-
-static int map_file(int dirfd, const char *name, struct mapped *m, bool *exists)
-{
-	struct stat st;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-
-	m->p = NULL;
-	m->len = 0;
-	*exists = fd >= 0;
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -errno;
-	if (fstat(fd, &st)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	if (st.st_size > 0) {
-		void *p = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-
-		if (p == MAP_FAILED) {
-			int err = -errno;
-
-			close(fd);
-			return err;
-		}
-		m->p = p;
-		m->len = st.st_size;
-	}
-	close(fd);
-	return 0;
-}
-
-static void unmap(struct mapped *m)
-{
-	if (m->p)
-		munmap((void *)m->p, m->len);
-}
 
 /* End of the note that starts at pos: after its blank line and the run of
  * signature lines that follows it. */
@@ -1510,7 +1726,37 @@ struct verifier_state {
 	uint64_t nleaves;
 	uint64_t sealed;		/* size of the newest checkpoint */
 	uint64_t mismatch;		/* first leaf mismatch, or UINT64_MAX */
+	struct mapped nodes[LOG_NODE_FILES];	/* the node store */
+	int node_bad;			/* first file with a wrong record, or -1 */
+	uint64_t node_bad_rec;		/* that record */
+	uint64_t retained_end;		/* sealed log.retention entries cover
+					 * entries [0, retained_end) */
+	const struct checkpoint *since;	/* a trusted checkpoint, or NULL */
+	bool since_seen;		/* its size was reached */
 };
+
+/* Whether line (sealed) is a log.retention entry; *end its end_seq. */
+static bool retention_record(const char *line, size_t len, uint64_t *end)
+{
+	json_t *o, *r, *e, *t;
+	bool ok = false;
+
+	if (!memmem(line, len, "\"log.retention\"", 15))
+		return false;
+	o = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+	t = json_object_get(o, "type");
+	r = json_object_get(o, "retention");
+	e = json_object_get(r, "end_seq");
+	if (json_is_string(t) && !strcmp(json_string_value(t), "log.retention") &&
+	    json_is_integer(e) && json_integer_value(e) >= 0) {
+		*end = json_integer_value(e);
+		ok = true;
+	}
+	json_decref(o);
+	return ok;
+}
+
+static int pending_mismatch(struct verifier_state *vs);
 
 /* Compares the roots of every checkpoint whose size is the tree's size. */
 static int check_roots(struct verifier_state *vs)
@@ -1546,7 +1792,46 @@ static int check_roots(struct verifier_state *vs)
 			return -EBADMSG;
 		}
 	}
+	if (vs->since && !vs->since_seen && vs->since->size == vs->tree.size) {
+		vs->since_seen = true;
+		err = merkle_tree__root(&vs->tree, vs->h, root);
+		if (err)
+			return err;
+		if (memcmp(root, vs->since->root, LOG_HASH_SIZE)) {
+			if (!pending_mismatch(vs))
+				fail(vs->res, "trusted checkpoint: its root differs "
+				     "from the log's at size %" PRIu64 " (the log was "
+				     "rewritten: it forks from the trusted checkpoint)",
+				     vs->since->size);
+			return -EBADMSG;
+		}
+	}
 	return 0;
+}
+
+/* Adds a leaf hash to the tree: compares the nodes it completes with the
+ * node store, and the roots at checkpoint sizes. */
+static int tree_add(struct verifier_state *vs, const uint8_t leaf[LOG_HASH_SIZE])
+{
+	uint8_t nodes[MERKLE_MAX_LEVELS][LOG_HASH_SIZE];
+	int done, err;
+
+	err = merkle_tree__append_nodes(&vs->tree, vs->h, leaf, nodes, &done);
+	if (err)
+		return err;
+	for (int k = 0; vs->node_bad < 0 && k < LOG_NODE_FILES &&
+	     LOG_NODE_STRIDE * (k + 1) <= done; k++) {
+		int lv = LOG_NODE_STRIDE * (k + 1);
+		uint64_t i = (vs->tree.size >> lv) - 1;
+
+		if (i < vs->nodes[k].len / LOG_HASH_SIZE &&
+		    memcmp(vs->nodes[k].p + i * LOG_HASH_SIZE, nodes[lv - 1],
+			   LOG_HASH_SIZE)) {
+			vs->node_bad = k;
+			vs->node_bad_rec = i;
+		}
+	}
+	return check_roots(vs);
 }
 
 static int pending_mismatch(struct verifier_state *vs)
@@ -1601,16 +1886,63 @@ static int verify_line(struct verifier_state *vs, uint64_t i, const char *line,
 			     "store (%" PRIu64 " records)", i, vs->nleaves);
 		return -EBADMSG;
 	}
-	err = merkle_tree__append(&vs->tree, vs->h, leaf);
-	if (err)
+	if (i < vs->sealed && retention_record(line, len, &seq) &&
+	    seq > vs->retained_end) {
+		vs->retained_end = seq;
+		vs->res->retention_entry = i;
+	}
+	return tree_add(vs, leaf);
+}
+
+/* The consistency proof from the trusted checkpoint to the newest one,
+ * from the leaves and node stores, checked. */
+static int check_since_proof(const char *logdir, struct verifier_state *vs)
+{
+	uint8_t path[MERKLE_PROOF_MAX][LOG_HASH_SIZE];
+	struct log_verify_result *res = vs->res;
+	struct log_tree *t;
+	size_t n = 0;
+	int err;
+
+	res->since_size = vs->since->size;
+	if (vs->since->size == 0)
+		return 0;	/* the empty tree is a prefix of every tree */
+	t = log_tree__open(logdir, 0);
+	if (!t) {
+		err = -errno;
+		msg(res->error, "cannot read the leaves store: %s", strerror(errno));
 		return err;
-	return check_roots(vs);
+	}
+	err = log_tree__consistency(t, vs->since->size, res->newest_size, path, &n);
+	if (!err)
+		err = merkle__check_consistency(vs->h, vs->since->size, res->newest_size,
+						vs->since->root, res->newest_root,
+						path, n);
+	log_tree__free(t);
+	if (err == -EBADMSG) {
+		fail(res, "trusted checkpoint: the consistency proof from size %"
+		     PRIu64 " to %" PRIu64 " does not check", vs->since->size,
+		     res->newest_size);
+	} else if (err) {
+		msg(res->error, "cannot compute the consistency proof: %s",
+		    strerror(-err));
+	}
+	res->since_proof = n;
+	return err;
 }
 
 int log__verify(const char *logdir, const char *vkey_text,
 		struct log_verify_result *res)
 {
-	struct verifier_state vs = { .res = res, .mismatch = UINT64_MAX };
+	return log__verify_since(logdir, vkey_text, NULL, res);
+}
+
+int log__verify_since(const char *logdir, const char *vkey_text,
+		      const struct checkpoint *since,
+		      struct log_verify_result *res)
+{
+	struct verifier_state vs = { .res = res, .mismatch = UINT64_MAX,
+				     .node_bad = -1, .since = since };
 	struct note_verifier *v = NULL;
 	struct entry_file *files = NULL;
 	struct cp_rec *cps = NULL;
@@ -1655,6 +1987,16 @@ int log__verify(const char *logdir, const char *vkey_text,
 	}
 	vs.leaves = (const uint8_t *)lv.p;
 	vs.nleaves = lv.len / LOG_HASH_SIZE;
+	for (int k = 0; k < LOG_NODE_FILES; k++) {
+		char name[NODE_NAME_MAX];
+
+		node_name(name, k);
+		err = map_file(dirfd, name, &vs.nodes[k], &exists);
+		if (err) {
+			msg(res->error, "cannot read '%s': %s", name, strerror(-err));
+			goto out;
+		}
+	}
 	vs.cps = cps;
 	vs.ncps = ncps;
 	if (ncps) {
@@ -1680,6 +2022,24 @@ int log__verify(const char *logdir, const char *vkey_text,
 		uint64_t loff;
 		int fd, got;
 
+		if (f == 0 && files[0].first > 0) {
+			/* entries removed from the start: their leaf hashes
+			 * stand in for them, checked against the checkpoints */
+			if (vs.nleaves < files[0].first) {
+				fail(res, "entry %" PRIu64 ": missing: the first entries "
+				     "file '%s' starts at seq %" PRIu64 " and the leaves "
+				     "store has %" PRIu64 " records", vs.nleaves,
+				     files[0].name, files[0].first, vs.nleaves);
+				err = -EBADMSG;
+				goto out;
+			}
+			for (; i < files[0].first; i++) {
+				err = tree_add(&vs, vs.leaves + i * LOG_HASH_SIZE);
+				if (err)
+					goto out;
+			}
+			res->removed = i;
+		}
 		if (files[f].first != i) {
 			if (!(err = pending_mismatch(&vs)))
 				fail(res, "entry %" PRIu64 ": file '%s' starts at seq %"
@@ -1747,10 +2107,49 @@ int log__verify(const char *logdir, const char *vkey_text,
 		err = -EBADMSG;
 		goto out;
 	}
+	if (res->removed > vs.retained_end) {
+		if (vs.retained_end)
+			fail(res, "entry %" PRIu64 ": missing: entries %" PRIu64 "..%"
+			     PRIu64 " were removed, but the log's retention records "
+			     "cover only entries 0..%" PRIu64, vs.retained_end,
+			     vs.retained_end, res->removed - 1, vs.retained_end - 1);
+		else
+			fail(res, "entry 0: missing: entries 0..%" PRIu64 " were "
+			     "removed, and no sealed log.retention entry says so",
+			     res->removed - 1);
+		err = -EBADMSG;
+		goto out;
+	}
+	if (vs.node_bad >= 0) {
+		char name[NODE_NAME_MAX];
+
+		node_name(name, vs.node_bad);
+		fail(res, "%s: record %" PRIu64 " does not match the entries (the "
+		     "node store was modified; the daemon rebuilds it at its next "
+		     "start)", name, vs.node_bad_rec);
+		err = -EBADMSG;
+		goto out;
+	}
 	res->unsealed = i - res->newest_size;
+	if (since) {
+		if (since->size > res->newest_size) {
+			fail(res, "trusted checkpoint: its size %" PRIu64 " is larger "
+			     "than the %s (%" PRIu64 "): the log was truncated or "
+			     "rolled back", since->size, since->size > i ?
+			     "log" : "newest checkpoint", since->size > i ?
+			     i : res->newest_size);
+			err = -EBADMSG;
+			goto out;
+		}
+		err = check_since_proof(logdir, &vs);
+		if (err)
+			goto out;
+	}
 out:
 	reader__free(&r);
 	unmap(&lv);
+	for (int k = 0; k < LOG_NODE_FILES; k++)
+		unmap(&vs.nodes[k]);
 	close(dirfd);
 	free(files);
 	free(cps);
@@ -1758,5 +2157,450 @@ out:
 	note_verifier__free(v);
 	if (err && !res->error[0])
 		msg(res->error, "cannot verify the log: %s", strerror(-err));
+	return err;
+}
+
+/* ---- proofs ----------------------------------------------------------- */
+
+struct log_tree {
+	int lfd;			/* leaves */
+	uint64_t nleaves;
+	int nfd[LOG_NODE_FILES];	/* nodes-<LL>, or -1 */
+	uint64_t nrec[LOG_NODE_FILES];
+	struct merkle_hasher *h;
+};
+
+struct log_tree *log_tree__open(const char *logdir, unsigned flags)
+{
+	struct log_tree *t = calloc(1, sizeof(*t));
+	struct stat st;
+	int dirfd, err = 0;
+
+	if (!t) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	t->lfd = -1;
+	for (int k = 0; k < LOG_NODE_FILES; k++)
+		t->nfd[k] = -1;
+	dirfd = open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		err = errno;
+		goto fail;
+	}
+	t->h = merkle_hasher__new();
+	if (!t->h) {
+		err = errno;
+		goto fail;
+	}
+	/* leaves first, then nodes: the writer appends in that order, so
+	 * every node below the leaves seen here is complete */
+	t->lfd = openat(dirfd, "leaves", O_RDONLY | O_CLOEXEC);
+	if (t->lfd < 0 || fstat(t->lfd, &st)) {
+		err = errno;
+		goto fail;
+	}
+	t->nleaves = st.st_size / LOG_HASH_SIZE;
+	for (int k = 0; k < LOG_NODE_FILES && !(flags & LOG_TREE_NO_NODES); k++) {
+		char name[NODE_NAME_MAX];
+
+		node_name(name, k);
+		t->nfd[k] = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+		if (t->nfd[k] < 0) {
+			if (errno != ENOENT) {
+				err = errno;
+				goto fail;
+			}
+			break;
+		}
+		if (fstat(t->nfd[k], &st)) {
+			err = errno;
+			goto fail;
+		}
+		t->nrec[k] = st.st_size / LOG_HASH_SIZE;
+		/* never more than the leaves seen imply */
+		if (t->nrec[k] > t->nleaves >> (LOG_NODE_STRIDE * (k + 1)))
+			t->nrec[k] = t->nleaves >> (LOG_NODE_STRIDE * (k + 1));
+	}
+	close(dirfd);
+	return t;
+fail:
+	if (dirfd >= 0)
+		close(dirfd);
+	log_tree__free(t);
+	errno = err;
+	return NULL;
+}
+
+void log_tree__free(struct log_tree *t)
+{
+	if (!t)
+		return;
+	if (t->lfd >= 0)
+		close(t->lfd);
+	for (int k = 0; k < LOG_NODE_FILES; k++)
+		if (t->nfd[k] >= 0)
+			close(t->nfd[k]);
+	merkle_hasher__free(t->h);
+	free(t);
+}
+
+uint64_t log_tree__size(const struct log_tree *t)
+{
+	return t->nleaves;
+}
+
+int log_tree__leaf(struct log_tree *t, uint64_t index, uint8_t out[LOG_HASH_SIZE])
+{
+	ssize_t rd;
+
+	if (index >= t->nleaves)
+		return -ERANGE;
+	rd = pread_full(t->lfd, out, LOG_HASH_SIZE, index * LOG_HASH_SIZE);
+	if (rd < 0)
+		return rd;
+	return rd == LOG_HASH_SIZE ? 0 : -EIO;
+}
+
+/* The root of the perfect subtree over records [first, first + cnt) of fd
+ * (cnt a power of two). */
+static int fold_records(struct log_tree *t, int fd, uint64_t first, uint64_t cnt,
+			uint8_t out[LOG_HASH_SIZE])
+{
+	uint8_t small[64][LOG_HASH_SIZE], (*buf)[LOG_HASH_SIZE];
+	struct merkle_tree mt;
+	uint64_t done = 0;
+	ssize_t rd;
+	int err = 0;
+
+	if (cnt <= 64) {
+		rd = pread_full(fd, small, cnt * LOG_HASH_SIZE, first * LOG_HASH_SIZE);
+		if (rd < 0)
+			return rd;
+		if ((uint64_t)rd != cnt * LOG_HASH_SIZE)
+			return -EIO;
+		for (uint64_t w = cnt; w > 1 && !err; w /= 2)
+			for (uint64_t x = 0; x < w / 2 && !err; x++)
+				err = merkle__node_hash(t->h, small[2 * x], small[2 * x + 1],
+							small[x]);
+		memcpy(out, small[0], LOG_HASH_SIZE);
+		return err;
+	}
+	/* the slow way (a node store that lacks a level): stream */
+	buf = malloc(LEAF_CHUNK * LOG_HASH_SIZE);
+	if (!buf)
+		return -ENOMEM;
+	merkle_tree__init(&mt);
+	while (done < cnt && !err) {
+		uint64_t c = cnt - done < LEAF_CHUNK ? cnt - done : LEAF_CHUNK;
+
+		rd = pread_full(fd, buf, c * LOG_HASH_SIZE, (first + done) * LOG_HASH_SIZE);
+		if (rd < 0 || (uint64_t)rd != c * LOG_HASH_SIZE) {
+			err = rd < 0 ? rd : -EIO;
+			break;
+		}
+		for (uint64_t i = 0; i < c && !err; i++)
+			err = merkle_tree__append(&mt, t->h, buf[i]);
+		done += c;
+	}
+	free(buf);
+	if (!err)
+		err = merkle_tree__root(&mt, t->h, out);
+	return err;
+}
+
+/* merkle_node_fn over the leaves and node stores: the highest stored
+ * level at or below level that has the records, down to the leaves. */
+static int tree_node(void *ctx, unsigned level, uint64_t index,
+		     uint8_t out[LOG_HASH_SIZE])
+{
+	struct log_tree *t = ctx;
+	int k = (int)(level / LOG_NODE_STRIDE) - 1;
+
+	if (k >= LOG_NODE_FILES)
+		k = LOG_NODE_FILES - 1;
+	for (; k >= 0; k--) {
+		unsigned d = level - LOG_NODE_STRIDE * (k + 1);
+
+		if (t->nfd[k] >= 0 && (index + 1) << d <= t->nrec[k])
+			return fold_records(t, t->nfd[k], index << d, 1ULL << d, out);
+	}
+	if ((index + 1) << level > t->nleaves)
+		return -ERANGE;
+	return fold_records(t, t->lfd, index << level, 1ULL << level, out);
+}
+
+int log_tree__root(struct log_tree *t, uint64_t size, uint8_t out[LOG_HASH_SIZE])
+{
+	if (size == 0 || size > t->nleaves)
+		return -ERANGE;
+	return merkle__range_root(t->h, tree_node, t, 0, size, out);
+}
+
+int log_tree__inclusion(struct log_tree *t, uint64_t index, uint64_t size,
+			uint8_t path[][LOG_HASH_SIZE], size_t *n)
+{
+	if (index >= size)
+		return -EINVAL;
+	if (size > t->nleaves)
+		return -ERANGE;
+	return merkle__inclusion_proof(t->h, tree_node, t, index, size, path, n);
+}
+
+int log_tree__consistency(struct log_tree *t, uint64_t m, uint64_t size,
+			  uint8_t path[][LOG_HASH_SIZE], size_t *n)
+{
+	if (m == 0 || m > size)
+		return -EINVAL;
+	if (size > t->nleaves)
+		return -ERANGE;
+	return merkle__consistency_proof(t->h, tree_node, t, m, size, path, n);
+}
+
+/* The size line of a note at b[0..n): 0 or -1. */
+static int note_size(const char *b, size_t n, uint64_t *size)
+{
+	const char *nl = memchr(b, '\n', n), *e;
+	uint64_t v = 0;
+
+	if (!nl)
+		return -1;
+	e = memchr(nl + 1, '\n', n - (nl + 1 - b));
+	if (!e || e == nl + 1 || (nl[1] == '0' && e - nl > 2))
+		return -1;
+	for (const char *p = nl + 1; p < e; p++) {
+		unsigned d = *p - '0';
+
+		if (d > 9 || v > (UINT64_MAX - d) / 10)
+			return -1;
+		v = v * 10 + d;
+	}
+	*size = v;
+	return 0;
+}
+
+int log__find_checkpoint(const char *logdir, const struct note_verifier *v,
+			 uint64_t size, char **note, size_t *len,
+			 struct checkpoint *cp)
+{
+	struct mapped m;
+	size_t pos = 0;
+	bool exists;
+	int dirfd, err;
+
+	dirfd = open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	err = map_file(dirfd, "checkpoints", &m, &exists);
+	close(dirfd);
+	if (err)
+		return err;
+	err = -ENOENT;
+	while (pos < m.len) {
+		size_t end = next_note_end(m.p, m.len, pos);
+		uint64_t sz;
+
+		if (!note_size(m.p + pos, end - pos, &sz) && sz == size &&
+		    !checkpoint__open(v, m.p + pos, end - pos, cp, NULL, 0)) {
+			*note = strndup(m.p + pos, end - pos);
+			*len = end - pos;
+			err = *note ? 0 : -ENOMEM;
+			break;
+		}
+		pos = end;
+	}
+	unmap(&m);
+	return err;
+}
+
+int log__entry(const char *logdir, uint64_t index, char **line, size_t *len)
+{
+	struct entry_file *files = NULL;
+	struct reader r = { 0 };
+	const char *l;
+	size_t n;
+	bool complete;
+	uint64_t loff, seq;
+	long nfiles, f;
+	int dirfd, fd, got = 0, err;
+
+	dirfd = open(logdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -errno;
+	nfiles = list_entry_files(dirfd, &files);
+	if (nfiles < 0) {
+		close(dirfd);
+		return nfiles;
+	}
+	for (f = nfiles - 1; f >= 0 && files[f].first > index; f--)
+		;
+	if (f < 0) {
+		err = -ENOENT;
+		goto out;
+	}
+	fd = openat(dirfd, files[f].name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	err = reader__init(&r, fd);
+	seq = files[f].first;
+	while (!err && (got = reader__next(&r, &l, &n, &complete, &loff)) > 0) {
+		if (!complete)
+			break;
+		if (seq++ < index)
+			continue;
+		if (parse_seq_prefix(l, n, &seq) || seq != index) {
+			err = -EBADMSG;
+			break;
+		}
+		*line = strndup(l, n);
+		*len = n;
+		err = *line ? 1 : -ENOMEM;
+		break;
+	}
+	if (!err)
+		err = got < 0 && got != -E2BIG ? got : -ENOENT;
+	if (err == 1)
+		err = 0;
+	reader__free(&r);
+	close(fd);
+out:
+	free(files);
+	close(dirfd);
+	return err;
+}
+
+/* ---- retention -------------------------------------------------------- */
+
+int log__set_retention(struct ag_log *log, uint64_t keep_files,
+		       const char *archive_dir)
+{
+	int fd = -1;
+
+	if (archive_dir && archive_dir[0]) {
+		if (!keep_files)
+			return -EINVAL;
+		if (mkdir(archive_dir, 0750) && errno != EEXIST)
+			return -errno;
+		fd = open(archive_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	if (log->archfd >= 0)
+		close(log->archfd);
+	log->archfd = fd;
+	log->keep_files = keep_files;
+	return 0;
+}
+
+int log__retention_plan(struct ag_log *log, struct log_retention *plan)
+{
+	struct entry_file *files = NULL;
+	long n, i;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->archive = log->archfd >= 0;
+	if (!log->keep_files || log->nfiles <= log->keep_files)
+		return 0;
+	n = list_entry_files(log->dirfd, &files);
+	if (n < 0)
+		return n;
+	log->nfiles = n;
+	/* the oldest n - keep files, as far as the newest checkpoint seals
+	 * them entirely; never the current (last) one */
+	for (i = 0; i + (long)log->keep_files < n && i + 1 < n &&
+	     files[i + 1].first <= log->cp_size; i++)
+		;
+	if (i > 0) {
+		plan->files = i;
+		plan->first_seq = files[0].first;
+		plan->end_seq = files[i].first;
+	}
+	free(files);
+	return 0;
+}
+
+/* Copies dirfd/name into the archive as <name>, durably, without
+ * replacing anything there. */
+static int copy_to_archive(int dirfd, const char *name, int archfd)
+{
+	char tmp[ENTRY_NAME_MAX + 8], buf[65536];
+	int in, out, err = 0;
+	ssize_t r;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", name);
+	in = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (in < 0)
+		return -errno;
+	out = openat(archfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+		     O_NOFOLLOW, 0640);
+	if (out < 0) {
+		err = -errno;
+		close(in);
+		return err;
+	}
+	while ((r = read(in, buf, sizeof(buf))) != 0) {
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			err = -errno;
+			break;
+		}
+		err = util__write_all(out, buf, r);
+		if (err)
+			break;
+	}
+	if (!err && fsync(out))
+		err = -errno;
+	close(in);
+	close(out);
+	if (!err && renameat2(archfd, tmp, archfd, name, RENAME_NOREPLACE))
+		err = -errno;
+	if (err)
+		unlinkat(archfd, tmp, 0);
+	return err;
+}
+
+int log__retain(struct ag_log *log, const struct log_retention *plan)
+{
+	struct entry_file *files = NULL;
+	long n;
+	int err = 0;
+
+	if (!plan->files)
+		return 0;
+	n = list_entry_files(log->dirfd, &files);
+	if (n < 0)
+		return n;
+	for (long i = 0; i + 1 < n && !err; i++) {
+		const char *nm = files[i].name;
+
+		if (files[i].first < plan->first_seq || files[i + 1].first > plan->end_seq)
+			continue;
+		if (log->archfd >= 0) {
+			if (renameat2(log->dirfd, nm, log->archfd, nm, RENAME_NOREPLACE)) {
+				if (errno != EXDEV) {
+					err = -errno;
+					break;
+				}
+				err = copy_to_archive(log->dirfd, nm, log->archfd);
+				if (!err && fsync(log->archfd))
+					err = -errno;
+				if (!err && unlinkat(log->dirfd, nm, 0))
+					err = -errno;
+			}
+		} else if (unlinkat(log->dirfd, nm, 0)) {
+			err = -errno;
+		}
+		if (!err)
+			log->nfiles--;
+	}
+	free(files);
+	/* the archive first: a file is never only in a directory not synced */
+	if (log->archfd >= 0 && fsync(log->archfd) && !err)
+		err = -errno;
+	if (fsync(log->dirfd) && !err)
+		err = -errno;
 	return err;
 }

@@ -8,6 +8,8 @@
  *   log/entries-<seq %012>.jsonl  entries, one JSON object per line; the
  *                                 name carries the seq of its first line
  *   log/leaves                    32-byte RFC 6962 leaf hash per entry
+ *   log/nodes-<LL>                32-byte hash of each perfect subtree of
+ *                                 height LL (4, 8, 12, ...): for proofs
  *   log/checkpoints               every signed checkpoint, one after another
  *   log/checkpoint                the newest one (atomically replaced)
  *
@@ -27,6 +29,12 @@
 #define LOG_ROTATE_MIN		4096
 #define LOG_HASH_SIZE		32
 #define LOG_MSG_MAX		512
+/* The node store keeps the hash of every perfect subtree whose height is a
+ * multiple of LOG_NODE_STRIDE, one file per height (nodes-04, nodes-08,
+ * ...), so that any subtree hash costs at most 2^(LOG_NODE_STRIDE - 1)
+ * reads and hashes: see docs/log.md, "Proofs". */
+#define LOG_NODE_STRIDE		4
+#define LOG_NODE_FILES		(64 / LOG_NODE_STRIDE - 1)
 
 struct ag_log;
 
@@ -42,6 +50,8 @@ struct log_open_info {
 	uint64_t leaves_dropped;	/* leaf records past the entries removed */
 	uint64_t checkpoints_dropped_bytes; /* torn note cut from 'checkpoints' */
 	bool checkpoint_restored;	/* 'checkpoint' rewritten from 'checkpoints' */
+	uint64_t nodes_repaired;	/* node store records recomputed (a crash,
+					 * or a log written before it existed) */
 	char origin[256];		/* the log's origin / key name */
 	char error[LOG_MSG_MAX];	/* on failure: what failed and why */
 };
@@ -104,6 +114,38 @@ int log__root(struct ag_log *log, uint8_t root[LOG_HASH_SIZE]);
  * them) and frees log; NULL is a no-op. */
 void log__close(struct ag_log *log);
 
+/* log__set_retention: keep at most keep_files entry files (0: all; the
+ * current file always stays); older ones are deleted, or moved into
+ * archive_dir (created 0750 if missing; NULL: delete) by log__retain().
+ * Returns 0, -EINVAL if archive_dir is given without a limit, or -errno
+ * if archive_dir cannot be opened or created. */
+int log__set_retention(struct ag_log *log, uint64_t keep_files,
+		       const char *archive_dir);
+
+/* What retention removes: the entry files holding entries
+ * [first_seq, end_seq), every one of them sealed. */
+struct log_retention {
+	uint64_t files;			/* 0: nothing to do */
+	uint64_t first_seq, end_seq;
+	bool archive;			/* moved to the archive, not deleted */
+};
+
+/* log__retention_plan: the oldest entry files beyond the limit whose
+ * entries are all sealed by a checkpoint (plan->files 0 when there are
+ * none). Cheap when nothing is due. The caller records the plan in the
+ * log (a "log.retention" entry carrying end_seq), commits, and only then
+ * calls log__retain(): `log verify` accepts entries removed from the start
+ * of the log only when a sealed log.retention entry covers them. Returns
+ * 0 or -errno. */
+int log__retention_plan(struct ag_log *log, struct log_retention *plan);
+
+/* log__retain: deletes (or archives) the entry files of plan, from the
+ * oldest; the leaves and node stores keep their hashes, so the rest of
+ * the log still verifies against every checkpoint. Moving to an archive
+ * on another file system copies and fsyncs before deleting. Returns 0 or
+ * -errno (files already handled stay handled; the next plan retries). */
+int log__retain(struct ag_log *log, const struct log_retention *plan);
+
 struct log_verify_result {
 	uint64_t entries;		/* complete entry lines */
 	uint64_t checkpoints;		/* notes in 'checkpoints' */
@@ -114,8 +156,16 @@ struct log_verify_result {
 	uint64_t torn_bytes;		/* bytes of a final line without newline */
 	uint64_t torn_note_bytes;	/* bytes of a final note in 'checkpoints'
 					 * without a complete signature line */
-	char error[LOG_MSG_MAX];	/* "entry <i>: <reason>" or
-					 * "checkpoint <k>: <reason>" */
+	uint64_t removed;		/* entries 0..removed-1 were removed by
+					 * retention: only their leaf hashes
+					 * were verified */
+	uint64_t retention_entry;	/* the log.retention entry covering them */
+	uint64_t since_size;		/* the trusted checkpoint's size, and the */
+	size_t since_proof;		/* hashes of the consistency proof from it */
+	char error[LOG_MSG_MAX];	/* "entry <i>: <reason>",
+					 * "checkpoint <k>: <reason>",
+					 * "nodes-<LL>: <reason>" or
+					 * "trusted checkpoint: <reason>" */
 };
 
 /* log__verify: verifies the log in logdir against the verifier key text:
@@ -133,6 +183,79 @@ struct log_verify_result {
  * says what failed). */
 int log__verify(const char *logdir, const char *vkey_text,
 		struct log_verify_result *res);
+
+/* log__verify_since: log__verify(), and then that the log grew from the
+ * trusted checkpoint since (already checked to be signed by the log's key,
+ * e.g. with checkpoint__open()) by appending only: its size is at most the
+ * newest checkpoint's, its root equals the root recomputed from the
+ * entries at its size, and an RFC 6962 consistency proof from it to the
+ * newest checkpoint, read from the leaves and node stores, checks. Returns
+ * as log__verify() (-EBADMSG with res->error "trusted checkpoint: ..."). */
+struct checkpoint;
+int log__verify_since(const char *logdir, const char *vkey_text,
+		      const struct checkpoint *since,
+		      struct log_verify_result *res);
+
+/*
+ * Proofs. A struct log_tree reads the Merkle tree of a log directory from
+ * its leaves and node stores (no entry is read, no lock taken: safe while
+ * the daemon writes, and after retention removed entry files). It sees
+ * the leaves present when it was opened; read the checkpoint to prove
+ * against before opening it. Any subtree hash costs at most
+ * 2^(LOG_NODE_STRIDE - 1) records read and hashed when the node store is
+ * complete; where it is not, it falls back to lower levels, down to the
+ * leaves.
+ */
+#define LOG_TREE_NO_NODES	0x1	/* read the leaves store only */
+
+struct log_tree;
+
+/* log_tree__open: the tree of logdir. flags: 0 or LOG_TREE_NO_NODES.
+ * Returns NULL with errno set (ENOENT: no leaves store). Free with
+ * log_tree__free(). */
+struct log_tree *log_tree__open(const char *logdir, unsigned flags);
+
+/* log_tree__free: frees t; NULL is a no-op. */
+void log_tree__free(struct log_tree *t);
+
+/* log_tree__size: the number of leaf hashes it holds. */
+uint64_t log_tree__size(const struct log_tree *t);
+
+/* log_tree__leaf: out = the leaf hash of entry index. Returns 0, -ERANGE
+ * past the leaves, or -errno. */
+int log_tree__leaf(struct log_tree *t, uint64_t index, uint8_t out[LOG_HASH_SIZE]);
+
+/* log_tree__root: out = the root of the tree of the first size leaves.
+ * Returns 0, -ERANGE if size is 0 or past the leaves, or -errno. */
+int log_tree__root(struct log_tree *t, uint64_t size, uint8_t out[LOG_HASH_SIZE]);
+
+/* log_tree__inclusion: the RFC 6962 audit path of entry index in the tree
+ * of size size (path: MERKLE_PROOF_MAX hashes; length in *n). Returns 0,
+ * -EINVAL unless index < size, -ERANGE if size is past the leaves, or
+ * -errno. */
+int log_tree__inclusion(struct log_tree *t, uint64_t index, uint64_t size,
+			uint8_t path[][LOG_HASH_SIZE], size_t *n);
+
+/* log_tree__consistency: the RFC 6962 consistency proof from the tree of
+ * size m to the tree of size size. Returns 0, -EINVAL unless
+ * 1 <= m <= size, -ERANGE if size is past the leaves, or -errno. */
+int log_tree__consistency(struct log_tree *t, uint64_t m, uint64_t size,
+			  uint8_t path[][LOG_HASH_SIZE], size_t *n);
+
+/* log__find_checkpoint: the first note in logdir's 'checkpoints' whose
+ * size is size and that v verifies (a struct note_verifier): its text,
+ * malloc'd, in *note (owned by the caller) and *len, parsed in cp.
+ * Returns 0, -ENOENT if there is none of that size, or -errno. */
+struct note_verifier;
+int log__find_checkpoint(const char *logdir, const struct note_verifier *v,
+			 uint64_t size, char **note, size_t *len,
+			 struct checkpoint *cp);
+
+/* log__entry: the entry line index (without newline), malloc'd into *line
+ * (owned by the caller), from the entry files of logdir. Returns 0,
+ * -ENOENT if no entry file holds it (removed by retention, or past the
+ * end), -EBADMSG if the file that should hold it does not, or -errno. */
+int log__entry(const char *logdir, uint64_t index, char **line, size_t *len);
 
 /* log__entry_files: the entry files of logdir sorted by first seq, as a
  * malloc'd array of malloc'd names in *names (free each, then the array)

@@ -72,4 +72,72 @@ int merkle_tree__root(const struct merkle_tree *t, struct merkle_hasher *h,
 int merkle__root_of(struct merkle_hasher *h, const uint8_t *leaves, uint64_t n,
 		    uint8_t out[MERKLE_HASH_SIZE]);
 
+/* merkle_tree__append_nodes: merkle_tree__append(), and the perfect
+ * subtrees the new leaf completes: nodes[k] (caller's array of
+ * MERKLE_MAX_LEVELS hashes) becomes the hash of the node of height k + 1
+ * whose last leaf is the new one, for k < *nnodes (the number of trailing
+ * zero bits of the new size). Costs no hash more than the append. Returns
+ * as merkle_tree__append(). */
+int merkle_tree__append_nodes(struct merkle_tree *t, struct merkle_hasher *h,
+			      const uint8_t leaf[MERKLE_HASH_SIZE],
+			      uint8_t nodes[][MERKLE_HASH_SIZE], int *nnodes);
+
+/*
+ * Proofs (RFC 6962 section 2.1.1 and 2.1.2; RFC 9162 section 2.1.3 and
+ * 2.1.4). Hashes are in the order of the RFCs (and of Go's sumdb/tlog
+ * RecordProof and TreeProof): from the leaf (or the old tree) up to the
+ * root. A proof has at most MERKLE_PROOF_MAX hashes.
+ *
+ * Proof generation reads the tree through a merkle_node_fn: fn(ctx, level,
+ * index, out) sets out to the hash of the perfect subtree of height level
+ * over leaves [index << level, (index + 1) << level) (level 0: the leaf
+ * hash), and returns 0 or -errno. Only nodes inside the tree are asked for.
+ */
+#define MERKLE_PROOF_MAX	(2 * MERKLE_MAX_LEVELS)
+
+typedef int (*merkle_node_fn)(void *ctx, unsigned level, uint64_t index,
+			      uint8_t out[MERKLE_HASH_SIZE]);
+
+/* merkle__range_root: out = MTH of leaves [lo, hi) as the RFC 6962 tree
+ * has it (lo a multiple of the power of two that is >= hi - lo, as for
+ * every subtree of a tree starting at 0; [0, size) is the tree's root).
+ * O(log(hi - lo)) calls of fn. Returns 0, -EINVAL for a range that is not
+ * such a subtree (or empty), or fn's error. */
+int merkle__range_root(struct merkle_hasher *h, merkle_node_fn fn, void *ctx,
+		       uint64_t lo, uint64_t hi, uint8_t out[MERKLE_HASH_SIZE]);
+
+/* merkle__inclusion_proof: the audit path of leaf index in the tree of
+ * size leaves into path (MERKLE_PROOF_MAX hashes), its length in *n.
+ * Returns 0, -EINVAL unless index < size, or fn's error. */
+int merkle__inclusion_proof(struct merkle_hasher *h, merkle_node_fn fn,
+			    void *ctx, uint64_t index, uint64_t size,
+			    uint8_t path[][MERKLE_HASH_SIZE], size_t *n);
+
+/* merkle__consistency_proof: the consistency proof from the tree of size
+ * m to the tree of size size into path (MERKLE_PROOF_MAX hashes), its
+ * length in *n (0 when m == size). Returns 0, -EINVAL unless
+ * 1 <= m <= size, or fn's error. */
+int merkle__consistency_proof(struct merkle_hasher *h, merkle_node_fn fn,
+			      void *ctx, uint64_t m, uint64_t size,
+			      uint8_t path[][MERKLE_HASH_SIZE], size_t *n);
+
+/* merkle__check_inclusion: whether path (n hashes) proves that leaf (a
+ * leaf hash) is leaf index of the tree of size size with root root
+ * (RFC 9162 section 2.1.3.2). Returns 0, -EBADMSG if it does not (or
+ * index >= size), -EIO. */
+int merkle__check_inclusion(struct merkle_hasher *h, uint64_t index,
+			    uint64_t size, const uint8_t leaf[MERKLE_HASH_SIZE],
+			    const uint8_t path[][MERKLE_HASH_SIZE], size_t n,
+			    const uint8_t root[MERKLE_HASH_SIZE]);
+
+/* merkle__check_consistency: whether path (n hashes) proves that the tree
+ * of size m with root old_root is a prefix of the tree of size size with
+ * root new_root (RFC 9162 section 2.1.4.2; m == size needs an empty path
+ * and equal roots). Returns 0, -EBADMSG if it does not (or m is 0 or
+ * larger than size), -EIO. */
+int merkle__check_consistency(struct merkle_hasher *h, uint64_t m,
+			      uint64_t size, const uint8_t old_root[MERKLE_HASH_SIZE],
+			      const uint8_t new_root[MERKLE_HASH_SIZE],
+			      const uint8_t path[][MERKLE_HASH_SIZE], size_t n);
+
 #endif

@@ -95,13 +95,32 @@ int cmd_status(int argc, char **argv)
 	}
 	x = json_object_get(resp, "counters");
 	printf("counters: decisions %lld, denied %lld, audited %lld, file cache hits %lld, "
-	       "events lost %lld, log entries %lld\n",
+	       "events lost %lld, aggregated %lld, rate limited %lld, log entries %lld\n",
 	       json_integer_value(json_object_get(x, "decisions")),
 	       json_integer_value(json_object_get(x, "denied")),
 	       json_integer_value(json_object_get(x, "audited")),
 	       json_integer_value(json_object_get(x, "file_cache_hits")),
 	       json_integer_value(json_object_get(x, "events_lost")),
+	       json_integer_value(json_object_get(x, "events_aggregated")),
+	       json_integer_value(json_object_get(x, "events_rate_limited")),
 	       json_integer_value(json_object_get(x, "log_entries")));
+	x = json_object_get(resp, "syslog");
+	if (x) {
+		const char *le = json_string_value(json_object_get(x, "last_error")) ?: "";
+
+		printf("syslog: %s (%s, %s) %s, sent %lld entries and %lld checkpoints, "
+		       "dropped %lld and %lld, queued %lld%s%s\n",
+		       json_string_value(json_object_get(x, "target")),
+		       json_string_value(json_object_get(x, "format")),
+		       json_string_value(json_object_get(x, "facility")),
+		       json_is_true(json_object_get(x, "connected")) ? "connected" : "not connected",
+		       json_integer_value(json_object_get(x, "sent")),
+		       json_integer_value(json_object_get(x, "checkpoints_sent")),
+		       json_integer_value(json_object_get(x, "dropped")),
+		       json_integer_value(json_object_get(x, "checkpoints_dropped")),
+		       json_integer_value(json_object_get(x, "queued")),
+		       *le ? "; last error: " : "", le);
+	}
 	json_decref(resp);
 	return 0;
 }

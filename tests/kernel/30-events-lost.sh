@@ -1,12 +1,14 @@
 #!/bin/sh
 # No silent loss: with a deliberately small ring buffer and an agent making
 # denied connects in a tight loop, every denial is still enforced, and every
-# event is either in the log or counted in an events.lost entry.
+# event is either in the log or counted in an events.lost entry. Aggregation
+# is off here, so every event goes to the ring buffer (tests/kernel/35-storm.sh
+# covers aggregation and rate limits).
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
 cfg=$(mktemp /tmp/agentguard-cfg.XXXXXX)
-printf 'ringBufferBytes: 65536\n' >"$cfg"
+printf 'ringBufferBytes: 65536\naggregateWindowMs: 0\n' >"$cfg"
 ag_start_daemon tests/kernel/manifests "$cfg"
 rm -f "$cfg"
 N=200000

@@ -352,6 +352,14 @@ check "cache: a reload that denies a cached file: EPERM" "ok alpha
 err EPERM" "$(cat "$AG_TMP/rl.out")"
 
 # ------------------------------------------------------------------------
+# A storm: one process refused the same open 1000 times (docs/events.md,
+# "Storms and loss"): logged once, the rest counted in aggregate entries
+
+: >"$F/private/storm"
+check "storm: 1000 identical denied opens" "ok=0 eperm=1000 other=0" \
+	"$(run $A deny-loop $F/private/storm r 1000)"
+
+# ------------------------------------------------------------------------
 # The log: every refusal, with its rule and operation
 
 ev="$AG_TMP/events.json"
@@ -406,6 +414,17 @@ check_nogrep "realistic tool agent: no refusal logged" \
 check_nogrep "no file event from an unrestricted agent" '"type":"file.open".*"agent":\{"name":"files-open"' "$ev"
 check_nogrep "no file event from outside sessions" '"type":"file.open","decision":"[a-z]*",("mode":"[a-z]*",)?"process"' "$ev"
 check_nogrep "allowed opens are not logged by default" '"type":"file.open","decision":"allow"' "$ev"
+n1=$(grep "\"path\":\"$F/private/storm\"" "$ev" | grep -vc '"aggregate"')
+nagg=$(grep "\"path\":\"$F/private/storm\"" "$ev" |
+	sed -n 's/.*"aggregate":{"count":\([0-9]*\).*/\1/p' | awk '{ s += $1 } END { print s + 0 }')
+if [ "$n1" -ge 1 ] && [ "$nagg" -ge 900 ] && [ $((n1 + nagg)) -eq 1000 ]; then
+	ok "storm: logged once (a window), the rest in aggregates ($n1 + $nagg)"
+else
+	notok "storm: logged once (a window), the rest in aggregates" \
+		"$n1 entries + $nagg aggregated, expected 1 + 999"
+fi
+check_grep "storm: the aggregate entry names the denial" \
+	"\"type\":\"file.open\",\"decision\":\"deny\".*\"target\":\\{\"path\":\"$F/private/storm\",\"access\":\"read\"\\},\"rule\":\"files.default\",\"op\":\"open\",\"aggregate\":\\{\"count\":[0-9]+,\"first\":\"[^\"]+\",\"last\":\"[^\"]+\"\\}\\}$" "$ev"
 
 out=$("$AG_BIN" log verify --state-dir "$AG_STATE"); rc=$?
 check "log verify passes" "0" "$rc"

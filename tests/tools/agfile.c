@@ -27,6 +27,8 @@
  *   agfile opendeep DIR MODE       walk down what deep made with O_PATH opens (which
  *                                  no file hook sees), then open "f" there
  *   agfile rmdeep DIR              remove what deep made
+ *   agfile deny-loop PATH MODE N   N times open(PATH, MODE) (+ close) whatever it returns;
+ *                                  prints "ok=A eperm=B other=C" (exit status 0)
  *   agfile bench PATH N            N times openat(PATH, O_RDONLY) + close(); prints
  *                                  "ok N NS_PER_OP" (the fastest of 5 rounds of N/5:
  *                                  the least disturbed by the rest of the machine)
@@ -293,7 +295,26 @@ int main(int argc, char **argv)
 		return rmdeep(argv[2]);
 	if (!strcmp(op, "bench") && argc == 4)
 		return bench(argv[2], atol(argv[3]));
+	if (!strcmp(op, "deny-loop") && argc == 5) {
+		long n = atol(argv[4]), ok = 0, eperm = 0, other = 0;
+		int flags = mode_flags(argv[3]);
+
+		for (long i = 0; i < n; i++) {
+			int fd = open(argv[2], flags, 0644);
+
+			if (fd >= 0) {
+				ok++;
+				close(fd);
+			} else if (errno == EPERM) {
+				eperm++;
+			} else {
+				other++;
+			}
+		}
+		printf("ok=%ld eperm=%ld other=%ld\n", ok, eperm, other);
+		return 0;
+	}
 	fprintf(stderr, "usage: agfile open|openat|reopen|read|truncate|rename|exchange|link|"
-		"unlink|mkdir|rmdir|symlink|chmod|exec|deep|opendeep|rmdeep|bench ARGS...\n");
+		"unlink|mkdir|rmdir|symlink|chmod|exec|deep|opendeep|rmdeep|bench|deny-loop ARGS...\n");
 	return 2;
 }

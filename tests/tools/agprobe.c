@@ -12,6 +12,8 @@
  *   agprobe connect-loop ADDR PORT N      N connects; prints "ok N" or the first error
  *   agprobe connect-storm ADDR PORT N     N connects whatever they return; prints
  *                                         "ok=A eperm=B other=C"
+ *   agprobe connect-sweep ADDR PORT N K   the same to PORT, PORT+1, .. PORT+K-1,
+ *                                         PORT, ...: N connects, K distinct targets
  *
  * ADDR is IPv4 or IPv6 (including ::ffff:a.b.c.d). Exit status 0 on "ok".
  */
@@ -101,6 +103,29 @@ int main(int argc, char **argv)
 		long n = argc > 4 ? atol(argv[4]) : 1, ok = 0, eperm = 0, other = 0;
 
 		for (long i = 0; i < n; i++) {
+			fd = socket(ss.ss_family, SOCK_STREAM, 0);
+			if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
+				ok++;
+			else if (errno == EPERM)
+				eperm++;
+			else
+				other++;
+			close(fd);
+		}
+		printf("ok=%ld eperm=%ld other=%ld\n", ok, eperm, other);
+		return 0;
+	}
+	if (!strcmp(argv[1], "connect-sweep") && argc > 5) {
+		long n = atol(argv[4]), k = atol(argv[5]), ok = 0, eperm = 0, other = 0;
+		int port0 = atoi(argv[3]);
+
+		for (long i = 0; i < n && k > 0; i++) {
+			int port = port0 + (int)(i % k);
+
+			if (ss.ss_family == AF_INET)
+				((struct sockaddr_in *)&ss)->sin_port = htons(port);
+			else
+				((struct sockaddr_in6 *)&ss)->sin6_port = htons(port);
 			fd = socket(ss.ss_family, SOCK_STREAM, 0);
 			if (connect(fd, (struct sockaddr *)&ss, sl) == 0)
 				ok++;

@@ -113,7 +113,8 @@ static const struct bad bads[] = {
 	{ "manifest: /x\n", 1, 1, "unknown key 'manifest' at the top level (expected one of: "
 	  "manifests, stateDir, socket, cgroupRoot, logAllowedFileOpens, ringBufferBytes, "
 	  "maxSessions, maxNetRules, checkpointIntervalMs, fileFallback, fallbackDenialEvents, "
-	  "fallbackDenialHook, watchManifests, adopt)" },
+	  "fallbackDenialHook, watchManifests, adopt, logRotateBytes, logRetainFiles, "
+	  "logArchiveDir, aggregateWindowMs, sessionEventRate, sessionEventBurst, syslog)" },
 	{ "watchManifests: 1\n", 1, 17,
 	  "expected true or false for 'watchManifests', got an integer '1'" },
 	{ "stateDir: var/lib/x\n", 1, 11,
@@ -154,6 +155,38 @@ static const struct bad bads[] = {
 	  "relative path 'sys/fs' for 'cgroup' (paths must be absolute)" },
 	{ "adopt:\n  - {agent: a, cgroup: /x}\n  - {agent: b, cgroup: /x}\n", 3, 24,
 	  "cgroup '/x' is in 'adopt' twice" },
+	{ "logRotateBytes: 4095\n", 1, 17,
+	  "'4095' out of range for 'logRotateBytes' (expected 4096..1099511627776)" },
+	{ "logRotateBytes: 2TiB\n", 1, 17,
+	  "'2TiB' out of range for 'logRotateBytes' (expected 4096..1099511627776 bytes)" },
+	{ "logRotateBytes: 64MB\n", 1, 17, "invalid size '64MB' for 'logRotateBytes' (expected "
+	  "bytes, or a number with unit KiB, MiB, GiB or TiB)" },
+	{ "logRotateBytes: [1]\n", 1, 17,
+	  "expected a size in bytes for 'logRotateBytes', got a sequence" },
+	{ "logRetainFiles: -1\n", 1, 17, "'-1' out of range for 'logRetainFiles' (expected 0..1000000)" },
+	{ "logRetainFiles: many\n", 1, 17, "expected an integer for 'logRetainFiles'" },
+	{ "logRetainFiles: 3\nlogArchiveDir: archive\n", 2, 16,
+	  "relative path 'archive' for 'logArchiveDir' (paths must be absolute)" },
+	{ "logArchiveDir: /srv/archive\n", 1, 16, "'logArchiveDir' needs 'logRetainFiles'" },
+	{ "logRetainFiles: 0\nlogArchiveDir: /srv/archive\n", 2, 16,
+	  "'logArchiveDir' needs 'logRetainFiles' (how many entry files to keep before "
+	  "archiving older ones)" },
+	{ "aggregateWindowMs: 5\n", 1, 20,
+	  "'5' out of range for 'aggregateWindowMs' (expected 0 (off) or 10..600000)" },
+	{ "aggregateWindowMs: 600001\n", 1, 20,
+	  "'600001' out of range for 'aggregateWindowMs' (expected 0..600000)" },
+	{ "aggregateWindowMs: -1\n", 1, 20, "out of range for 'aggregateWindowMs'" },
+	{ "aggregateWindowMs: 1s\n", 1, 20,
+	  "expected an integer for 'aggregateWindowMs', got a string '1s'" },
+	{ "sessionEventRate: 10000001\n", 1, 19,
+	  "'10000001' out of range for 'sessionEventRate' (expected 0..10000000)" },
+	{ "sessionEventRate: fast\n", 1, 19, "expected an integer for 'sessionEventRate'" },
+	{ "sessionEventRate: 1000\nsessionEventBurst: 0\n", 2, 20,
+	  "'0' out of range for 'sessionEventBurst' (expected 1..10000000)" },
+	{ "sessionEventBurst: 100\n", 1, 20, "'sessionEventBurst' needs 'sessionEventRate' "
+	  "(the events per second a session may emit)" },
+	{ "sessionEventRate: 0\nsessionEventBurst: 100\n", 2, 20,
+	  "'sessionEventBurst' needs 'sessionEventRate'" },
 };
 
 static void test_errors(void **state)
@@ -266,6 +299,135 @@ static void test_fallback_keys(void **state)
 	config__free(&cfg);
 }
 
+static void test_log_keys(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(cfg.log_rotate_bytes, 64ULL << 20);
+	assert_int_equal(cfg.log_retain_files, 0);
+	assert_null(cfg.log_archive_dir);
+	assert_int_equal(parse("logRotateBytes: 256MiB\nlogRetainFiles: 40\n"
+			       "logArchiveDir: /srv/agentguard-archive\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.log_rotate_bytes, 256ULL << 20);
+	assert_int_equal(cfg.log_retain_files, 40);
+	assert_string_equal(cfg.log_archive_dir, "/srv/agentguard-archive");
+	assert_int_equal(parse("logRotateBytes: 4096\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.log_rotate_bytes, 4096);
+	assert_int_equal(parse("logRotateBytes: 1TiB\nlogRetainFiles: 1000000\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.log_rotate_bytes, 1ULL << 40);
+	assert_int_equal(cfg.log_retain_files, 1000000);
+	/* an archive with an earlier file's limit is fine */
+	assert_int_equal(parse("logArchiveDir: /srv/b\n", &cfg, &dl), 0);
+	assert_string_equal(cfg.log_archive_dir, "/srv/b");
+	/* an error changes nothing */
+	assert_int_equal(parse("logRetainFiles: 7\nlogRotateBytes: 1KiB\n", &cfg, &dl), -EINVAL);
+	assert_int_equal(cfg.log_retain_files, 1000000);
+	assert_string_equal(cfg.log_archive_dir, "/srv/b");
+	assert_int_equal(dl.n, 1);
+	diag_list__free(&dl);
+	config__free(&cfg);
+	assert_null(cfg.log_archive_dir);
+}
+
+static void test_storm_keys(void **state)
+{
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_int_equal(cfg.aggregate_window_ms, 1000);
+	assert_int_equal(cfg.session_event_rate, 0);
+	assert_int_equal(cfg.session_event_burst, 0);
+	assert_int_equal(parse("aggregateWindowMs: 250\nsessionEventRate: 5000\n"
+			       "sessionEventBurst: 20000\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.aggregate_window_ms, 250);
+	assert_int_equal(cfg.session_event_rate, 5000);
+	assert_int_equal(cfg.session_event_burst, 20000);
+	/* 0 turns aggregation off; the bounds are accepted */
+	assert_int_equal(parse("aggregateWindowMs: 0\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.aggregate_window_ms, 0);
+	assert_int_equal(parse("aggregateWindowMs: 10\nsessionEventRate: 10000000\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.aggregate_window_ms, 10);
+	assert_int_equal(cfg.session_event_rate, 10000000);
+	assert_int_equal(parse("aggregateWindowMs: 600000\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.aggregate_window_ms, 600000);
+	/* a burst on top of a rate set by an earlier file is fine */
+	assert_int_equal(parse("sessionEventBurst: 1\n", &cfg, &dl), 0);
+	assert_int_equal(cfg.session_event_burst, 1);
+	assert_int_equal(dl.n, 0);
+	/* an error changes nothing */
+	assert_int_equal(parse("sessionEventRate: 7\naggregateWindowMs: 9\n", &cfg, &dl), -EINVAL);
+	assert_int_equal(cfg.session_event_rate, 10000000);
+	assert_int_equal(cfg.aggregate_window_ms, 600000);
+	assert_int_equal(dl.n, 1);
+	diag_list__free(&dl);
+	config__free(&cfg);
+}
+
+static void test_syslog_keys(void **state)
+{
+	static const struct { const char *text; int line, col; const char *msg; } bad[] = {
+		{ "syslog: udp:h:514\n", 1, 9, "expected a mapping {target, facility" },
+		{ "syslog: {facility: auth}\n", 1, 9, "missing 'target' in 'syslog'" },
+		{ "syslog: {target: 'udp:h'}\n", 1, 18, "invalid syslog target 'udp:h': no port" },
+		{ "syslog: {target: 'tls:h:6514'}\n", 1, 18, "expected udp:HOST:PORT, tcp:HOST:PORT" },
+		{ "syslog: {target: 'udp:h:99999'}\n", 1, 18, "the port must be a number 1..65535" },
+		{ "syslog: {target: 'unix:/dev/log', facility: local9}\n", 1, 45,
+		  "invalid facility 'local9'" },
+		{ "syslog: {target: 'unix:/dev/log', format: cef}\n", 1, 43,
+		  "invalid value 'cef' for 'format' (expected json or ocsf)" },
+		{ "syslog: {target: 'unix:/dev/log', queueBytes: 1KiB}\n", 1, 47,
+		  "out of range for 'queueBytes'" },
+		{ "syslog: {target: 'unix:/dev/log', entries: yes}\n", 1, 44,
+		  "expected true or false for 'entries'" },
+		{ "syslog: {target: 'unix:/dev/log', port: 514}\n", 1, 35,
+		  "unknown key 'port' in 'syslog'" },
+	};
+	struct diag_list dl = { 0 };
+	struct ag_config cfg;
+
+	config__defaults(&cfg);
+	assert_null(cfg.syslog.target);
+	assert_int_equal(cfg.syslog.facility, 4);
+	assert_int_equal(cfg.syslog.format, SYSLOG_FORMAT_JSON);
+	assert_true(cfg.syslog.entries);
+	assert_true(cfg.syslog.checkpoints);
+	assert_int_equal(cfg.syslog.queue_bytes, 16u << 20);
+	assert_int_equal(parse("syslog:\n  target: tcp:[::1]:6514\n  facility: local3\n"
+			       "  format: ocsf\n  entries: false\n  queueBytes: 64KiB\n",
+			       &cfg, &dl), 0);
+	assert_string_equal(cfg.syslog.target, "tcp:[::1]:6514");
+	assert_int_equal(cfg.syslog.facility, 19);
+	assert_int_equal(cfg.syslog.format, SYSLOG_FORMAT_OCSF);
+	assert_false(cfg.syslog.entries);
+	assert_true(cfg.syslog.checkpoints);
+	assert_int_equal(cfg.syslog.queue_bytes, 64u << 10);
+	/* another file: keys it leaves out keep their values */
+	assert_int_equal(parse("syslog: {target: 'unix:/dev/log', checkpoints: false}\n",
+			       &cfg, &dl), 0);
+	assert_string_equal(cfg.syslog.target, "unix:/dev/log");
+	assert_int_equal(cfg.syslog.facility, 19);
+	assert_false(cfg.syslog.checkpoints);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (parse(bad[i].text, &cfg, &dl) != -EINVAL || dl.n != 1 ||
+		    dl.v[0].line != bad[i].line || dl.v[0].col != bad[i].col ||
+		    !strstr(dl.v[0].msg, bad[i].msg)) {
+			fprintf(stderr, "case %zu: want %d:%d '%s'\n", i, bad[i].line,
+				bad[i].col, bad[i].msg);
+			diag_list__print(&dl, stderr);
+			fail();
+		}
+		diag_list__free(&dl);
+		/* an error changes nothing */
+		assert_string_equal(cfg.syslog.target, "unix:/dev/log");
+		assert_int_equal(cfg.syslog.facility, 19);
+	}
+	config__free(&cfg);
+	assert_null(cfg.syslog.target);
+}
+
 static void test_file(void **state)
 {
 	char path[] = "/tmp/agentguard-test-config-XXXXXX";
@@ -299,6 +461,9 @@ int main(void)
 		cmocka_unit_test(test_adopt),
 		cmocka_unit_test(test_error_leaves_cfg),
 		cmocka_unit_test(test_fallback_keys),
+		cmocka_unit_test(test_log_keys),
+		cmocka_unit_test(test_storm_keys),
+		cmocka_unit_test(test_syslog_keys),
 		cmocka_unit_test(test_file),
 	};
 

@@ -1395,75 +1395,7 @@ static void test_events(void **state)
 		"2026-11-29T09:12:05.000000001Z process.exec allow agent=a "
 		"proc=ev\\nil\\x1b[31m[7] /usr/bin/x\n"
 		"2026-11-29T09:12:06.000000001Z process.exit agent=b proc=sh[8] exit_code=3\n");
-	/* OCSF: one JSON object per entry, classes and ids per DESIGN.md */
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "ocsf", NULL }, cmd_events);
-	assert_int_equal(r.rc, 0);
-	{
-		static const struct {
-			int class_uid, activity, category;
-			long long type_uid;
-		} want[N_EV] = {
-			{ 0, 99, 0, 99 },		/* daemon.start: Base Event */
-			{ 4001, 5, 4, 400105 },		/* connect denied: Refuse */
-			{ 1001, 2, 1, 100102 },		/* file open for read */
-			{ 4001, 7, 4, 400107 },		/* bind: Listen */
-			{ 0, 99, 0, 99 },		/* events.lost */
-			{ 1007, 1, 1, 100701 },		/* exec: Launch */
-			{ 1007, 2, 1, 100702 },		/* exit: Terminate */
-		};
-		char *line = r.out;
-
-		for (size_t i = 0; i < N_EV; i++) {
-			char *nl = strchr(line, '\n');
-			json_t *o, *orig;
-
-			assert_non_null(nl);
-			o = json_loadb(line, nl - line, 0, NULL);
-			orig = json_loads(ev_lines[i], 0, NULL);
-			assert_non_null(o);
-			assert_int_equal(json_integer_value(json_object_get(o, "class_uid")),
-					 want[i].class_uid);
-			assert_int_equal(json_integer_value(json_object_get(o, "category_uid")),
-					 want[i].category);
-			assert_int_equal(json_integer_value(json_object_get(o, "activity_id")),
-					 want[i].activity);
-			assert_int_equal(json_integer_value(json_object_get(o, "type_uid")),
-					 want[i].type_uid);
-			assert_int_equal(json_integer_value(json_object_get(
-				json_object_get(o, "metadata"), "sequence")), i);
-			assert_int_equal(json_integer_value(json_object_get(o, "time")),
-					 1795943520000LL + 1000 * i);
-			/* the entry's fields are kept */
-			assert_true(json_equal(json_object_get(json_object_get(o, "unmapped"),
-							       "type"),
-					       json_object_get(orig, "type")));
-			if (i == 1) {
-				json_t *dst = json_object_get(o, "dst_endpoint");
-
-				assert_int_equal(json_integer_value(json_object_get(o, "action_id")), 2);
-				assert_int_equal(json_integer_value(json_object_get(o,
-							"disposition_id")), 2);
-				assert_string_equal(json_string_value(json_object_get(dst, "ip")),
-						    "10.1.2.3");
-				assert_int_equal(json_integer_value(json_object_get(dst, "port")),
-						 443);
-				assert_string_equal(json_string_value(json_object_get(json_object_get(
-					json_object_get(o, "actor"), "process"), "name")), "curl");
-				assert_string_equal(json_string_value(json_object_get(json_object_get(
-					json_object_get(o, "actor"), "session"), "uid")), "S1");
-			}
-			if (i == 2)
-				assert_string_equal(json_string_value(json_object_get(json_object_get(
-					o, "file"), "path")), "/etc/shadow");
-			if (i == 5)
-				assert_string_equal(json_string_value(json_object_get(json_object_get(
-					json_object_get(o, "process"), "file"), "path")), "/usr/bin/x");
-			json_decref(o);
-			json_decref(orig);
-			line = nl + 1;
-		}
-		assert_string_equal(line, "");
-	}
+	/* --format ocsf, --since-seq, --unsealed: tests/unit/test_events.c */
 	/* errors */
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "xml", NULL }, cmd_events);
 	assert_int_equal(r.rc, 2);

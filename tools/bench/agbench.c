@@ -25,14 +25,26 @@
  *       VmHWM, VmRSS and the memlock of every BPF map fd of PID (one line
  *       per map, then a total).
  *   agbench ckpt-watch FILE SECS
- *       polls a checkpoint note every 20 ms until SECS pass or SIGTERM;
- *       prints "t_ns=<CLOCK_MONOTONIC> size=<N>" whenever the size changes.
+ *       reads a checkpoint note whenever its directory changes (inotify: the
+ *       daemon renames the new note over FILE) and every 20 ms regardless,
+ *       until SECS pass or SIGTERM; prints "t_ns=<CLOCK_MONOTONIC> size=<N>
+ *       real_ns=<CLOCK_REALTIME>" whenever the size changes, stamped right
+ *       after the read.
  *   agbench time OUTFILE CMD [ARG...]
  *       runs CMD with stdout to OUTFILE; prints its wall time and status.
  *   agbench log-scan LOGDIR
  *       reads every entries-*.jsonl of LOGDIR in order; prints the number of
- *       lines, of lines whose seq is not their index, of denied connects and
- *       of events.lost entries, and whether the last line is torn.
+ *       lines, of lines whose seq is not their index, of denied connects
+ *       logged one by one, of aggregate entries and the sum of their counts
+ *       (aggregated=), of events.lost entries and the sums of their counts
+ *       for a full ring buffer (lost=) and for rate limits (rate_limited=),
+ *       and whether the last line is torn.
+ *   agbench latency LOGDIR CKPT_OUT
+ *       for every denied connect logged one by one in LOGDIR: the time from
+ *       the event (its "time", the kernel's clock made wall-clock time) to
+ *       the first checkpoint that covers its seq, as `ckpt-watch` saw it
+ *       (CKPT_OUT, its real_ns=). Prints n, p50_ms, p99_ms, max_ms, and
+ *       uncovered (entries no checkpoint in CKPT_OUT covers).
  *   agbench now
  *       prints the CLOCK_MONOTONIC time in ns.
  *   agbench reload-watch ADDR PORT_A PORT_B STOPFILE
@@ -95,6 +107,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sched.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/socket.h>
@@ -649,22 +662,54 @@ static long long ckpt_size(const char *file)
 
 static int cmd_ckpt_watch(int argc, char **argv)
 {
+	char dir[4096], *slash;
 	long long last = -2;
 	uint64_t end;
+	int in;
 
 	if (argc != 4)
 		die("usage: agbench ckpt-watch FILE SECS");
 	end = now_ns() + (uint64_t)parse_long(argv[3], "seconds") * 1000000000ull;
+	snprintf(dir, sizeof(dir), "%s", argv[2]);
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(dir, ".");
+	/* the directory may not exist yet: then polling alone until it does */
+	in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (in >= 0 && inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+		close(in);
+		in = -1;
+	}
 	catch_term();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	while (!stop && now_ns() < end) {
-		long long s = ckpt_size(argv[2]);
+		struct pollfd pfd = { .fd = in, .events = POLLIN };
+		char buf[4096] __attribute__((aligned(8)));
+		long long s;
 
+		if (in >= 0 && poll(&pfd, 1, 20) > 0)
+			while (read(in, buf, sizeof(buf)) > 0)
+				;
+		else if (in < 0)
+			usleep(20000);
+		s = ckpt_size(argv[2]);
 		if (s != last && s >= 0) {
-			printf("t_ns=%llu size=%lld\n", (unsigned long long)now_ns(), s);
+			struct timespec rt;
+
+			clock_gettime(CLOCK_REALTIME, &rt);
+			printf("t_ns=%llu size=%lld real_ns=%llu\n", (unsigned long long)now_ns(), s,
+			       (unsigned long long)rt.tv_sec * 1000000000ull + rt.tv_nsec);
 			last = s;
 		}
-		usleep(20000);
+		if (in < 0 && access(dir, F_OK) == 0) {
+			in = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+			if (in >= 0 && inotify_add_watch(in, dir, IN_MOVED_TO | IN_CLOSE_WRITE) < 0) {
+				close(in);
+				in = -1;
+			}
+		}
 	}
 	return 0;
 }
@@ -706,12 +751,23 @@ static int entries_filter(const struct dirent *de)
 	       !strcmp(de->d_name + n - 6, ".jsonl");
 }
 
+/* The number after `key` in line p (l bytes), or 0. */
+static unsigned long long num_after(const char *p, size_t l, const char *key)
+{
+	const char *q = memmem(p, l, key, strlen(key));
+
+	return q ? strtoull(q + strlen(key), NULL, 10) : 0;
+}
+
 static int cmd_log_scan(int argc, char **argv)
 {
 	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
 	static const char lost[] = "\"type\":\"events.lost\"";
+	static const char agg[] = "\"aggregate\":{\"count\":";
+	static const char rl[] = "\"reason\":\"rate limit\"";
 	size_t cap = 1 << 22, len = 0;
 	unsigned long long lines = 0, bad = 0, ndeny = 0, nlost = 0, bytes = 0;
+	unsigned long long nagg = 0, aggregated = 0, lost_ring = 0, lost_rate = 0;
 	struct dirent **de;
 	char *buf;
 	int n;
@@ -749,10 +805,18 @@ static int cmd_log_scan(int argc, char **argv)
 				if (l < 8 || memcmp(p, "{\"seq\":", 7) ||
 				    strtoull(p + 7, NULL, 10) != lines)
 					bad++;
-				if (memmem(p, l, deny, sizeof(deny) - 1))
+				if (memmem(p, l, agg, sizeof(agg) - 1)) {
+					nagg++;
+					aggregated += num_after(p, l, agg);
+				} else if (memmem(p, l, deny, sizeof(deny) - 1)) {
 					ndeny++;
-				else if (memmem(p, l, lost, sizeof(lost) - 1))
+				} else if (memmem(p, l, lost, sizeof(lost) - 1)) {
 					nlost++;
+					if (memmem(p, l, rl, sizeof(rl) - 1))
+						lost_rate += num_after(p, l, "\"count\":");
+					else
+						lost_ring += num_after(p, l, "\"count\":");
+				}
 				lines++;
 				p = nl + 1;
 			}
@@ -766,8 +830,157 @@ static int cmd_log_scan(int argc, char **argv)
 	}
 	free(de);
 	free(buf);
-	printf("files=%d lines=%llu seq_bad=%llu deny_connects=%llu events_lost=%llu torn=%d bytes=%llu\n",
-	       n, lines, bad, ndeny, nlost, len > 0, bytes);
+	printf("files=%d lines=%llu seq_bad=%llu deny_connects=%llu events_lost=%llu torn=%d bytes=%llu "
+	       "aggregates=%llu aggregated=%llu lost=%llu rate_limited=%llu\n",
+	       n, lines, bad, ndeny, nlost, len > 0, bytes, nagg, aggregated, lost_ring, lost_rate);
+	return 0;
+}
+
+/* "YYYY-MM-DDTHH:MM:SS.nnnnnnnnnZ" at p as ns since the epoch, 0 if not. */
+static uint64_t rfc3339_ns(const char *p)
+{
+	static char cached[17];
+	static uint64_t cached_min;
+	int sec;
+	uint64_t frac = 0;
+
+	if (memcmp(p, cached, 16)) {
+		struct tm tm = { 0 };
+
+		if (sscanf(p, "%4d-%2d-%2dT%2d:%2d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+			   &tm.tm_hour, &tm.tm_min) != 5)
+			return 0;
+		tm.tm_year -= 1900;
+		tm.tm_mon -= 1;
+		cached_min = (uint64_t)timegm(&tm);
+		memcpy(cached, p, 16);
+	}
+	if (p[16] != ':' || p[19] != '.')
+		return 0;
+	sec = (p[17] - '0') * 10 + (p[18] - '0');
+	for (int i = 20; i < 29; i++)
+		frac = frac * 10 + (uint64_t)(p[i] - '0');
+	return (cached_min + sec) * 1000000000ull + frac;
+}
+
+#define LAT_BUCKET_NS	100000ull	/* histogram of 0.1 ms buckets ... */
+#define LAT_BUCKETS	100000		/* ... up to 10 s */
+
+static int cmd_latency(int argc, char **argv)
+{
+	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
+	static const char agg[] = "\"aggregate\":";
+	static unsigned long long hist[LAT_BUCKETS + 1];
+	unsigned long long *csize = NULL, *creal = NULL, n = 0, uncovered = 0, lines = 0;
+	uint64_t maxl = 0;
+	size_t nck = 0, capck = 0, ci = 0, cap = 1 << 22, len = 0;
+	struct dirent **de;
+	char line[512], *buf;
+	FILE *f;
+	int nf;
+
+	if (argc != 4)
+		die("usage: agbench latency LOGDIR CKPT_OUT");
+	f = fopen(argv[3], "re");
+	if (!f)
+		die("cannot open '%s': %s", argv[3], strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long long sz, rn;
+		char *a = strstr(line, "size="), *b = strstr(line, "real_ns=");
+
+		if (!a || !b)
+			continue;
+		sz = strtoull(a + 5, NULL, 10);
+		rn = strtoull(b + 8, NULL, 10);
+		if (nck == capck) {
+			capck = capck ? 2 * capck : 1024;
+			csize = realloc(csize, capck * sizeof(*csize));
+			creal = realloc(creal, capck * sizeof(*creal));
+			if (!csize || !creal)
+				die("out of memory");
+		}
+		csize[nck] = sz;
+		creal[nck++] = rn;
+	}
+	fclose(f);
+	nf = scandir(argv[2], &de, entries_filter, alphasort);
+	if (nf < 0)
+		die("cannot read '%s': %s", argv[2], strerror(errno));
+	buf = malloc(cap);
+	if (!buf)
+		die("out of memory");
+	for (int i = 0; i < nf; i++) {
+		char path[4096];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", argv[2], de[i]->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			die("cannot open '%s': %s", path, strerror(errno));
+		for (;;) {
+			ssize_t r = read(fd, buf + len, cap - len);
+			char *p = buf, *nl, *end;
+
+			if (r < 0)
+				die("cannot read '%s': %s", path, strerror(errno));
+			if (r == 0)
+				break;
+			len += r;
+			end = buf + len;
+			while ((nl = memchr(p, '\n', end - p))) {
+				size_t l = nl - p;
+				unsigned long long seq = lines++;
+				const char *t;
+
+				if (memmem(p, l, deny, sizeof(deny) - 1) &&
+				    !memmem(p, l, agg, sizeof(agg) - 1) &&
+				    (t = memmem(p, l, "\"time\":\"", 8)) && t + 8 + 30 <= nl) {
+					uint64_t et = rfc3339_ns(t + 8), lat;
+
+					/* checkpoints come in seq order: the cursor only moves on */
+					while (ci < nck && csize[ci] <= seq)
+						ci++;
+					if (ci == nck || !et) {
+						uncovered++;
+					} else {
+						lat = creal[ci] > et ? creal[ci] - et : 0;
+						hist[lat / LAT_BUCKET_NS < LAT_BUCKETS ? lat / LAT_BUCKET_NS :
+						     LAT_BUCKETS]++;
+						if (lat > maxl)
+							maxl = lat;
+						n++;
+					}
+				}
+				p = nl + 1;
+			}
+			len = end - p;
+			memmove(buf, p, len);
+			if (len == cap)
+				die("a line of '%s' is longer than %zu bytes", path, cap);
+		}
+		close(fd);
+		free(de[i]);
+	}
+	free(de);
+	free(buf);
+	{
+		unsigned long long acc = 0, p50 = 0, p99 = 0;
+		bool h50 = false, h99 = false;
+
+		for (int b = 0; b <= LAT_BUCKETS && n; b++) {
+			acc += hist[b];
+			if (!h50 && acc * 2 >= n)
+				p50 = b, h50 = true;
+			if (!h99 && acc * 100 >= n * 99)
+				p99 = b, h99 = true;
+		}
+		/* a bucket's upper edge: the latency is at most that */
+		printf("n=%llu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f uncovered=%llu checkpoints=%zu\n",
+		       n, (p50 + 1) * LAT_BUCKET_NS / 1e6, (p99 + 1) * LAT_BUCKET_NS / 1e6,
+		       maxl / 1e6, uncovered, nck);
+	}
+	free(csize);
+	free(creal);
 	return 0;
 }
 
@@ -1116,6 +1329,7 @@ int main(int argc, char **argv)
 		{ "forkexec", cmd_forkexec }, { "pause", cmd_pause },
 		{ "bpf-profile", cmd_bpf_profile }, { "cpu-watch", cmd_cpu_watch },
 		{ "tokens", cmd_tokens }, { "reload-watch", cmd_reload_watch },
+		{ "latency", cmd_latency },
 	};
 
 	if (argc >= 2 && !strcmp(argv[1], "now")) {
@@ -1127,6 +1341,6 @@ int main(int argc, char **argv)
 			return cmds[i].fn(argc, argv);
 	fprintf(stderr, "usage: agbench listen|connect|deny-loop|storm|startup|mem|ckpt-watch|time|"
 		"log-scan|now|getpid|open|open-try|forkexec|pause|bpf-profile|cpu-watch|tokens|"
-		"reload-watch ...\n");
+		"reload-watch|latency ...\n");
 	return 2;
 }

@@ -9,8 +9,11 @@
 #
 #   1. connect() latency from a session with 10,000 CIDR allow rules, against
 #      the same loop run outside agentguard
-#   2. ring buffer -> signed log throughput, sustained, with zero loss; and
-#      the cost of a denied connect for context
+#   2. ring buffer -> signed log throughput, sustained, with zero loss
+#      (aggregation off: every event is an entry), the latency from kernel
+#      event to durable entry (p50, p99); the cost of a denied connect for
+#      context; and (2c, `storm`) an unpaced connect storm with aggregation
+#      on: what the ring buffer was spared, and the accounting equation
 #   3. daemon start to "ready" with 10k rules vs 1 rule; `manifest check`
 #   4. daemon peak RSS and the kernel memory of its BPF maps
 #   5. getpid() of a process outside every session: no agentguard, against
@@ -25,17 +28,25 @@
 #   9. identity tokens issued over the socket to a session process, one
 #      connection per token as `agentguard token` makes them: tokens/s and
 #      the per-token latency (p50, p99)
+#  11. RFC 6962 inclusion (and consistency) proofs on a synthetic log of 10
+#      million entries written by the log module (tools/bench/agproof.c, no
+#      daemon): mean and p99 over 10,000 random entries, warm and with the
+#      leaves and node stores evicted from the page cache; and `log verify`
+#      over that log (entries/s)
 #
 # Knobs (environment):
 #   BENCH_ROUNDS=11         interleaved rounds of benchmark 1 (and of the
 #                           denied-connect comparison, and of 6 and 7)
 #   BENCH_CONNECTS=10000    connects per round
 #   BENCH_STARTS=5          daemon starts per manifest in benchmark 3
-#   BENCH_EVENTS_SECS=30    duration of the sustained log run
+#   BENCH_EVENTS_SECS=60    duration of the sustained log run
+#   BENCH_EVENTS_CKPT_MS=25 checkpointIntervalMs of its daemon (the latency
+#                           to a durable entry is about this plus a drain)
 #   BENCH_EVENTS_RATE=auto  offered events/s; auto: 90% of the capacity the
 #                           probe measured, at most BENCH_EVENTS_RATE_MAX
 #   BENCH_EVENTS_RATE_MAX=250000
 #   BENCH_PROBE_SECS=5      duration of the capacity probe
+#   BENCH_STORM_SECS=5      duration of the storm of 2c
 #   BENCH_PROFILE=0         1: `perf record -g` the daemon during the
 #                           sustained run, and the open loop of 6 in a
 #                           session and outside; reports in $BUILD/bench/
@@ -50,10 +61,15 @@
 #   BENCH_TOKENS=20000      tokens per round of benchmark 9
 #   BENCH_TOKEN_ROUNDS=5    rounds of benchmark 9
 #   BENCH_RELOADS=8         reloads of benchmark 10
-#   BENCH_ONLY="start connect events tax files vm tokens reload"   a subset:
+#   BENCH_PROOF_ENTRIES=10000000  entries of the synthetic log of 11
+#   BENCH_PROOF_BYTES=270   bytes of each of its entries (at least)
+#   BENCH_PROOFS=10000      inclusion proofs timed (and a tenth as many
+#                           consistency proofs; 1/10 of each cold)
+#   BENCH_ONLY="start connect events storm tax files vm tokens reload proofs"   a subset:
 #                           start = 3; connect = 1, the denied-connect cost
 #                           and 4; events = 2; tax = 5; files = 6 and 7;
-#                           vm = 8; tokens = 9; reload = 10
+#                           vm = 8; tokens = 9; reload = 10; proofs = 11;
+#                           storm = 2c
 #   BENCH_STRICT=0          1: exit 1 when a target is missed or could not
 #                           be measured (else exit 0 once the benchmarks
 #                           ran; 1 on errors)
@@ -71,14 +87,16 @@ cd "$top"
 ROUNDS=${BENCH_ROUNDS:-11}
 CONNECTS=${BENCH_CONNECTS:-10000}
 STARTS=${BENCH_STARTS:-5}
-EV_SECS=${BENCH_EVENTS_SECS:-30}
+EV_SECS=${BENCH_EVENTS_SECS:-60}
+EV_CKPT_MS=${BENCH_EVENTS_CKPT_MS:-25}
+STORM_SECS=${BENCH_STORM_SECS:-5}
 EV_RATE=${BENCH_EVENTS_RATE:-auto}
 EV_RATE_MAX=${BENCH_EVENTS_RATE_MAX:-250000}
 PROBE_SECS=${BENCH_PROBE_SECS:-5}
 PROFILE=${BENCH_PROFILE:-0}
 TMPBASE=${BENCH_TMPDIR:-/tmp}
 KEEP=${BENCH_KEEP:-0}
-ONLY=${BENCH_ONLY:-start connect events tax files vm tokens reload}
+ONLY=${BENCH_ONLY:-start connect events storm tax files vm tokens reload proofs}
 STRICT=${BENCH_STRICT:-0}
 TAX_ROUNDS=${BENCH_TAX_ROUNDS:-9}
 GETPIDS=${BENCH_GETPIDS:-2000000}
@@ -88,10 +106,14 @@ FILE_RULES=${BENCH_FILE_RULES:-1000}
 TOKENS=${BENCH_TOKENS:-20000}
 TOKEN_ROUNDS=${BENCH_TOKEN_ROUNDS:-5}
 RELOADS=${BENCH_RELOADS:-8}
+PROOF_ENTRIES=${BENCH_PROOF_ENTRIES:-10000000}
+PROOF_BYTES=${BENCH_PROOF_BYTES:-270}
+PROOFS=${BENCH_PROOFS:-10000}
 
 AG=$top/$BUILD/agentguard
 AGB=$top/$BUILD/bench/agbench
 AGBS=$top/$BUILD/bench/agbench-static
+AGP=$top/$BUILD/bench/agproof
 NOOP=$top/$BUILD/bench/noop
 OUTDIR=$top/$BUILD/bench
 T0_ALL=$(date +%s)
@@ -99,15 +121,17 @@ T0_ALL=$(date +%s)
 die() { echo "bench: $*" >&2; exit 1; }
 say() { printf '%s\n' "$*" >&2; }
 
-for n in ROUNDS CONNECTS STARTS EV_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS GETPIDS OPENS EXECS FILE_RULES \
-	TOKENS TOKEN_ROUNDS RELOADS; do
+for n in ROUNDS CONNECTS STARTS EV_SECS EV_CKPT_MS STORM_SECS EV_RATE_MAX PROBE_SECS TAX_ROUNDS \
+	GETPIDS OPENS EXECS FILE_RULES TOKENS TOKEN_ROUNDS RELOADS PROOF_ENTRIES PROOF_BYTES PROOFS; do
 	[[ ${!n} =~ ^[0-9]+$ ]] && [ "${!n}" -ge 1 ] || die "invalid $n '${!n}' (a positive integer)"
 done
 for b in $ONLY; do
-	case $b in start|connect|events|tax|files|vm|tokens|reload) ;;
-	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, tax, files, vm, tokens, reload)" ;; esac
+	case $b in start|connect|events|storm|tax|files|vm|tokens|reload|proofs) ;;
+	*) die "unknown benchmark '$b' in BENCH_ONLY (start, connect, events, storm, tax, files, vm, tokens, reload, proofs)" ;; esac
 done
 [[ $EV_RATE == auto || $EV_RATE =~ ^[0-9]+$ ]] || die "invalid BENCH_EVENTS_RATE '$EV_RATE'"
+[ "$EV_CKPT_MS" -ge 10 ] && [ "$EV_CKPT_MS" -le 1000 ] ||
+	die "invalid BENCH_EVENTS_CKPT_MS '$EV_CKPT_MS' (10..1000, as checkpointIntervalMs)"
 [ "$(id -u)" = 0 ] || die "must run as root (it loads BPF programs and creates cgroups)"
 [ -x "$AG" ] || die "no '$AG': run make first"
 
@@ -404,8 +428,13 @@ bench_connect() {
 # 2. Events: ring buffer -> durable signed log
 
 bench_events() {
+	# Every event its own entry: the storm repeats one denial, which
+	# aggregation (docs/events.md, "Storms and loss") would log as a few
+	# entries.
+	printf 'aggregateWindowMs: 0\n' >"$T/probe.yaml"
+	printf 'aggregateWindowMs: 0\ncheckpointIntervalMs: %s\n' "$EV_CKPT_MS" >"$T/events.yaml"
 	say "bench 2: capacity probe, ${PROBE_SECS} s unpaced"
-	start_daemon probe "$T/m10k"
+	start_daemon probe "$T/m10k" "$T/probe.yaml"
 	s0=$(counter log_entries "$(status_json)")
 	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((PROBE_SECS + 30)) >"$T/ckpt-probe.out" &
 	CW=$!
@@ -456,8 +485,8 @@ bench_events() {
 	row "  longest time without a checkpoint, unpaced (ms)" "-" "$pgap" "-" "<= 1500" "$(verdict "$pgap <= 1500")"
 	row "  status reply during the unpaced storm (ms)" "-" "$qprobe" "-" "info" "-"
 
-	say "bench 2: sustained, $rate events/s offered for $EV_SECS s"
-	start_daemon events "$T/m10k"
+	say "bench 2: sustained, $rate events/s offered for $EV_SECS s, a checkpoint every $EV_CKPT_MS ms"
+	start_daemon events "$T/m10k" "$T/events.yaml"
 	EV_STATE=$D_STATE
 	"$AGB" ckpt-watch "$D_STATE/log/checkpoint" $((EV_SECS + 60)) >"$T/ckpt.out" &
 	CW=$!
@@ -513,7 +542,9 @@ bench_events() {
 	n_lostent=$(kv events_lost "$scan"); gaps=$(kv seq_bad "$scan")
 	vl=$("$AGB" time "$T/verify.out" "$AG" log verify --state-dir "$EV_STATE")
 	vrate=$(calc "int($n_lines * 1e6 / $(kv us "$vl"))")
+	lat=$("$AGB" latency "$logdir" "$T/ckpt.out")
 	say "  log: $n_lines entries, $n_deny denied connects, $n_lostent events.lost entries, seq gaps $gaps"
+	say "  event to durable entry: $lat"
 	say "  verify: $(cat "$T/verify.out") ($(kv us "$vl") us)"
 	lossless=$(verdict "$ev_lost == 0 && $n_lostent == 0 && $n_deny == $eperm && $gaps == 0 && $(kv status "$vl") == 0")
 	# entries/s sealed: the refused connects over the time from the first
@@ -521,13 +552,17 @@ bench_events() {
 	row "events -> signed log, sustained ${EV_SECS}s (entries/s)" "$offered offered" "$e2e sealed" \
 		"$(calc "$e2e / $offered")" ">= 100000/s" "$(verdict "$e2e >= 100000")"
 	row "  seal lag after the producer stopped (ms)" "-" "$lag_ms" "-" "info" "-"
+	row "  kernel event to durable entry, p50 / p99 / max (ms)" "-" \
+		"$(kv p50_ms "$lat") / $(kv p99_ms "$lat") / $(kv max_ms "$lat")" "-" "<= 100 (p99)" \
+		"$(verdict "$(kv p99_ms "$lat") <= 100 && $(kv n "$lat") == $n_deny")"
 	row "  longest time without a checkpoint (ms)" "-" "$maxgap" "-" "<= 1500" "$(verdict "$maxgap <= 1500")"
 	row "  status reply during the run (ms)" "-" "$qmid" "-" "info" "-"
 	row "  lost: counter / events.lost / logged vs refused" "-" \
 		"$ev_lost / $n_lostent / $n_deny of $eperm" "-" "0 / 0 / all" "$lossless"
 	row "  seq gaps; log verify" "-" "$gaps; $(sed "s/, root .*//" "$T/verify.out")" "-" "0; ok" \
 		"$(verdict "$gaps == 0 && $(kv status "$vl") == 0")"
-	row "log verify rate (entries/s)" "-" "$vrate" "-" "info" "-"
+	row "log verify rate, sustained run's log (entries/s)" "-" "$vrate" "-" ">= 1000000" \
+		"$(verdict "$vrate >= 1000000")"
 	row "log size of the run (MiB; bytes/entry)" "-" "$(calc "int($(kv bytes "$scan") / 1048576)")" \
 		"$(calc "int($(kv bytes "$scan") / $n_lines)") B/entry" "info" "-"
 
@@ -545,6 +580,47 @@ bench_events() {
 	fi
 }
 
+
+# ---------------------------------------------------------------------------
+# 2c. A connect storm with aggregation on (the default window): how much of
+# it the ring buffer never carried, and that every refused connect is
+# accounted for: logged one by one, aggregated, rate limited or lost.
+
+bench_storm() {
+	local st out scan eperm ind agg rl lost qs sum
+	say "bench 2c: connect storm, aggregation on (default window), ${STORM_SECS} s unpaced"
+	start_daemon storm "$T/m1"
+	in_session "$AGB" storm 127.0.0.1 "$P_DENY" 0 "$STORM_SECS" >"$T/stormc.out" &
+	SP=$!
+	sleep $(calc "$STORM_SECS / 2")
+	q0=$("$AGB" now)
+	if status_json >/dev/null 2>"$T/status-storm.err"; then
+		qs=$(( ($("$AGB" now) - q0) / 1000000 ))
+	else
+		qs="no reply: $(sed 's/^agentguard: status: //' "$T/status-storm.err")"
+	fi
+	wait "$SP" || die "the storm's producer failed: $(cat "$T/stormc.out")"
+	out=$(cat "$T/stormc.out")
+	sleep 1.3	# the last windows close
+	st=$(status_json)
+	stop_daemon
+	scan=$("$AGB" log-scan "$D_STATE/log")
+	say "  producer: $out"
+	say "  log: $scan"
+	say "  kernel: aggregated $(counter events_aggregated "$st"), rate limited" \
+		"$(counter events_rate_limited "$st"), lost $(counter events_lost "$st")"
+	eperm=$(kv eperm "$out"); ind=$(kv deny_connects "$scan"); agg=$(kv aggregated "$scan")
+	rl=$(kv rate_limited "$scan"); lost=$(kv lost "$scan")
+	sum=$((ind + agg + rl + lost))
+	row "connect storm, aggregation on: refused connects/s; not via the ring buffer" "-" \
+		"$(calc "int($(kv rate "$out"))")/s; $(awk "BEGIN { printf \"%.4f\", 100 * $agg / $eperm }")%" \
+		"-" "info" "-"
+	row "  refused = logged + aggregated + rate limited + lost" "-" \
+		"$eperm = $ind + $agg + $rl + $lost" "-" "exact" "$(verdict "$sum == $eperm")"
+	row "  entries for the storm; status reply during it (ms)" "-" \
+		"$((ind + $(kv aggregates "$scan"))); $qs" "-" "info" "-"
+	rm -rf "$D_STATE"
+}
 
 # ---------------------------------------------------------------------------
 # 5-7. Files and exec. Agent "benchfs": FILE_RULES files rules on real paths
@@ -1052,6 +1128,36 @@ bench_reload() {
 		"$( [ "${#lat[@]}" = "$RELOADS" ] && verdict "$mx <= 150" || echo MISS)"
 	row "  decisions by a partial policy (extra switches; connects judged)" "-" \
 		"$half ($n connects)" "-" "= 0" "$(verdict "$half == 0")"
+}
+
+# ---------------------------------------------------------------------------
+# 11. Proofs on a log of 10 million entries
+
+bench_proofs() {
+	local st=$T/state-proofs g w c vl vrate mib
+	say "bench 11: a synthetic log of $PROOF_ENTRIES entries (log module, no daemon), $PROOFS proofs"
+	g=$("$AGP" gen "$st" "$PROOF_ENTRIES" "$PROOF_BYTES") || die "agproof gen failed"
+	mib=$(du -sm "$st/log" | cut -f1)
+	say "  written: $g, $mib MiB"
+	w=$("$AGP" prove "$st" "$PROOFS") || die "agproof prove: a proof did not check: $w"
+	c=$("$AGP" prove "$st" $(( (PROOFS + 9) / 10 )) cold) || die "agproof prove cold failed: $c"
+	say "  warm: $w"
+	say "  cold: $c"
+	vl=$("$AGB" time "$T/pverify.out" "$AG" log verify --state-dir "$st")
+	vrate=$(calc "int($(kv entries "$g") * 1e6 / $(kv us "$vl"))")
+	say "  verify: $(cat "$T/pverify.out") ($(kv us "$vl") us)"
+	row "inclusion proof, $(calc "$(kv size "$w") / 1e6")M-entry log: mean / p99 (us)" "-" \
+		"$(kv mean_us "$w") / $(kv p99_us "$w")" "-" "<= 1000 (p99)" \
+		"$(verdict "$(kv p99_us "$w") <= 1000 && $(kv bad "$w") == 0")"
+	row "  same, leaves and nodes not cached: mean / p99 (us)" "-" \
+		"$(kv mean_us "$c") / $(kv p99_us "$c")" "-" "info" "-"
+	row "  consistency proof to the newest: mean / p99 (us)" "-" \
+		"$(kv cmean_us "$w") / $(kv cp99_us "$w")" "-" "info" "-"
+	row "log verify rate, $(calc "$(kv entries "$g") / 1e6")M synthetic entries (entries/s)" "-" \
+		"$vrate" "-" ">= 1000000" "$(verdict "$vrate >= 1000000 && $(kv status "$vl") == 0")"
+	row "  synthetic log: write rate (entries/s); size (MiB)" "-" \
+		"$(calc "int($(kv entries "$g") / $(kv secs "$g"))"); $mib" "-" "info" "-"
+	rm -rf "$st"
 }
 
 # ---------------------------------------------------------------------------
