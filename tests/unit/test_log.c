@@ -23,12 +23,18 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "testfs.h"
 #include <jansson.h>
 
 #include "cli.h"
 #include "log.h"
 #include "merkle.h"
 #include "note.h"
+
+static char *mkstate(void)
+{
+	return mkstate_from("/tmp/test_log.XXXXXX");
+}
 
 #define HOST "testhost"
 #define ORIGIN "agentguard/" HOST
@@ -41,77 +47,6 @@ static double now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *mkstate(void)
-{
-	char *d = strdup("/tmp/test_log.XXXXXX");
-
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static char *path(const char *state, const char *rel)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", state, rel) > 0);
-	return p;
-}
-
-static char *slurp(const char *p, size_t *len)
-{
-	FILE *f = fopen(p, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s", p);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = n;
-	return buf;
-}
-
-static void spit(const char *p, const char *data, size_t len)
-{
-	FILE *f = fopen(p, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static void spit_rel(const char *state, const char *rel, const char *data, size_t len)
-{
-	char *p = path(state, rel);
-
-	spit(p, data, len);
-	free(p);
-}
-
-static char *slurp_rel(const char *state, const char *rel, size_t *len)
-{
-	char *p = path(state, rel), *d = slurp(p, len);
-
-	free(p);
-	return d;
 }
 
 static size_t entry_text(char *buf, size_t cap, uint64_t seq)
@@ -166,7 +101,7 @@ static char *vkey_of(const char *state)
 
 static int verify(const char *state, struct log_verify_result *res)
 {
-	char *vk = vkey_of(state), *ld = path(state, "log");
+	char *vk = vkey_of(state), *ld = path_of(state, "log");
 	int r = log__verify(ld, vk, res);
 
 	free(vk);
@@ -294,11 +229,11 @@ static void test_open_creates(void **state)
 	assert_string_equal(log__origin(l), ORIGIN);
 	assert_int_equal(info.entries, 0);
 	assert_int_equal(log__size(l), 0);
-	p = path(s, "keys/log.key");
+	p = path_of(s, "keys/log.key");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0600);
 	free(p);
-	p = path(s, "keys/log.vkey");
+	p = path_of(s, "keys/log.vkey");
 	assert_int_equal(stat(p, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	free(p);
@@ -442,7 +377,7 @@ static void test_rotation(void **state)
 	struct ag_log *l = open_ok(s, NULL);
 	struct log_open_info info;
 	uint64_t *firsts;
-	char *ld = path(s, "log");
+	char *ld = path_of(s, "log");
 	long n;
 
 	assert_int_equal(log__set_rotate_bytes(l, 100), -EINVAL);
@@ -606,7 +541,7 @@ static void test_recover_sealed_damage_refused(void **state)
 		 * with the checkpoint (verify re-hashes it); with the leaf
 		 * rewritten too, the checkpoint root exposes the change */
 		struct merkle_hasher *h = merkle_hasher__new();
-		char *p = path(s, "log/leaves"), *d;
+		char *p = path_of(s, "log/leaves"), *d;
 		size_t len;
 		struct ag_log *l = open_ok(s, NULL);
 
@@ -636,7 +571,7 @@ static void test_recover_leaves(void **state)
 
 	build_standard(s);
 	/* shorter: only 12 records of 25 */
-	p = path(s, "log/leaves");
+	p = path_of(s, "log/leaves");
 	assert_int_equal(truncate(p, 12 * 32), 0);
 	l = open_ok(s, &info);
 	assert_int_equal(info.entries, 25);
@@ -692,7 +627,7 @@ static void test_recover_checkpoints(void **state)
 	cp = slurp_rel(s, "log/checkpoint", &cplen);
 	/* 'checkpoint' lost */
 	{
-		char *p = path(s, "log/checkpoint");
+		char *p = path_of(s, "log/checkpoint");
 
 		unlink(p);
 		free(p);
@@ -939,7 +874,7 @@ static void test_verify_rewritten_leaves(void **state)
 	L = read_lines(s, FIRST_FILE);
 	strstr(L.v[5], "hello 5")[0] = 'j';
 	write_lines(s, FIRST_FILE, &L);
-	p = path(s, "log/leaves");
+	p = path_of(s, "log/leaves");
 	d = slurp(p, &len);
 	merkle__leaf_hash(h, L.v[5], strlen(L.v[5]), (uint8_t *)d + 5 * 32);
 	spit(p, d, len);
@@ -1038,7 +973,7 @@ static void test_verify_checkpoints_tampered(void **state)
 	/* and verifying with the other key's vkey fails at checkpoint 0 */
 	assert_int_equal(note_signer__vkey(other, &vk2), 0);
 	{
-		char *ld = path(s, "log");
+		char *ld = path_of(s, "log");
 
 		assert_int_equal(log__verify(ld, vk2, &res), -EBADMSG);
 		assert_string_equal(res.error, "checkpoint 0: no signature by key '"
@@ -1108,7 +1043,7 @@ static void test_verify_files(void **state)
 	append_n(l, 100);
 	log__close(l);
 	expect_ok(s, 100, 100);
-	ld = path(s, "log");
+	ld = path_of(s, "log");
 	n = log__entry_files(ld, &names, &firsts);
 	assert_true(n >= 3);
 	/* a whole entries file deleted */
@@ -1237,7 +1172,7 @@ static void run_cmd(struct run_out *r, int argc, char **argv, int (*cmd)(int, ch
 
 static void test_cmd_log(void **state)
 {
-	char *s = mkstate(), *ld = path(s, "log"), *vk, *vkp, want[256], b64[48];
+	char *s = mkstate(), *ld = path_of(s, "log"), *vk, *vkp, want[256], b64[48];
 	struct log_verify_result res;
 	struct run_out r;
 
@@ -1263,7 +1198,7 @@ static void test_cmd_log(void **state)
 		assert_string_equal(r.out, want);
 		free(opt);
 	}
-	vkp = path(s, "keys/log.vkey");
+	vkp = path_of(s, "keys/log.vkey");
 	run_cmd(&r, 5, (char *[]){ "log", "verify", ld, "--key", vkp, NULL }, cmd_log);
 	assert_string_equal(r.out, want);
 	vk = vkey_of(s);

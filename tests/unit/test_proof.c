@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "testfs.h"
 #include <jansson.h>
 #include <openssl/evp.h>
 
@@ -28,6 +29,11 @@
 #include "log.h"
 #include "merkle.h"
 #include "note.h"
+
+static char *mkstate(void)
+{
+	return mkstate_from("/tmp/test_proof.XXXXXX");
+}
 
 #define HOST "testhost"
 #define H 32
@@ -247,77 +253,6 @@ static void test_consistency_brute(void **state)
 }
 
 /* ---- the log ------------------------------------------------------------ */
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
-static void rm_rf(const char *dir)
-{
-	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *mkstate(void)
-{
-	char *d = strdup("/tmp/test_proof.XXXXXX");
-
-	assert_non_null(mkdtemp(d));
-	return d;
-}
-
-static char *path_of(const char *state, const char *rel)
-{
-	char *p;
-
-	assert_true(asprintf(&p, "%s/%s", state, rel) > 0);
-	return p;
-}
-
-static char *slurp(const char *p, size_t *len)
-{
-	FILE *f = fopen(p, "rb");
-	char *buf;
-	long n;
-
-	if (!f)
-		fail_msg("cannot open %s", p);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc(n + 1);
-	assert_int_equal(fread(buf, 1, n, f), (size_t)n);
-	buf[n] = '\0';
-	fclose(f);
-	if (len)
-		*len = n;
-	return buf;
-}
-
-static void spit(const char *p, const void *data, size_t len)
-{
-	FILE *f = fopen(p, "wb");
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(data, 1, len, f), len);
-	fclose(f);
-}
-
-static char *slurp_rel(const char *state, const char *rel, size_t *len)
-{
-	char *p = path_of(state, rel), *d = slurp(p, len);
-
-	free(p);
-	return d;
-}
-
-static void spit_rel(const char *state, const char *rel, const void *data, size_t len)
-{
-	char *p = path_of(state, rel);
-
-	spit(p, data, len);
-	free(p);
-}
 
 static struct ag_log *open_ok(const char *state, struct log_open_info *info)
 {
