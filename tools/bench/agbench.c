@@ -759,24 +759,20 @@ static unsigned long long num_after(const char *p, size_t l, const char *key)
 	return q ? strtoull(q + strlen(key), NULL, 10) : 0;
 }
 
-static int cmd_log_scan(int argc, char **argv)
+/* Every line of the entries-*.jsonl files of dir, in order, to fn (without
+ * its newline). Returns the number of files; *bytes gets the bytes read and
+ * *torn is set when the last file ends without a newline. Dies on errors. */
+static int log_lines(const char *dir, void (*fn)(const char *p, size_t l, void *ctx),
+		     void *ctx, unsigned long long *bytes, int *torn)
 {
-	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
-	static const char lost[] = "\"type\":\"events.lost\"";
-	static const char agg[] = "\"aggregate\":{\"count\":";
-	static const char rl[] = "\"reason\":\"rate limit\"";
 	size_t cap = 1 << 22, len = 0;
-	unsigned long long lines = 0, bad = 0, ndeny = 0, nlost = 0, bytes = 0;
-	unsigned long long nagg = 0, aggregated = 0, lost_ring = 0, lost_rate = 0;
 	struct dirent **de;
 	char *buf;
 	int n;
 
-	if (argc != 3)
-		die("usage: agbench log-scan LOGDIR");
-	n = scandir(argv[2], &de, entries_filter, alphasort);
+	n = scandir(dir, &de, entries_filter, alphasort);
 	if (n < 0)
-		die("cannot read '%s': %s", argv[2], strerror(errno));
+		die("cannot read '%s': %s", dir, strerror(errno));
 	buf = malloc(cap);
 	if (!buf)
 		die("out of memory");
@@ -784,7 +780,7 @@ static int cmd_log_scan(int argc, char **argv)
 		char path[4096];
 		int fd;
 
-		snprintf(path, sizeof(path), "%s/%s", argv[2], de[i]->d_name);
+		snprintf(path, sizeof(path), "%s/%s", dir, de[i]->d_name);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			die("cannot open '%s': %s", path, strerror(errno));
@@ -796,28 +792,12 @@ static int cmd_log_scan(int argc, char **argv)
 				die("cannot read '%s': %s", path, strerror(errno));
 			if (r == 0)
 				break;
-			bytes += r;
+			if (bytes)
+				*bytes += r;
 			len += r;
 			end = buf + len;
 			while ((nl = memchr(p, '\n', end - p))) {
-				size_t l = nl - p;
-
-				if (l < 8 || memcmp(p, "{\"seq\":", 7) ||
-				    strtoull(p + 7, NULL, 10) != lines)
-					bad++;
-				if (memmem(p, l, agg, sizeof(agg) - 1)) {
-					nagg++;
-					aggregated += num_after(p, l, agg);
-				} else if (memmem(p, l, deny, sizeof(deny) - 1)) {
-					ndeny++;
-				} else if (memmem(p, l, lost, sizeof(lost) - 1)) {
-					nlost++;
-					if (memmem(p, l, rl, sizeof(rl) - 1))
-						lost_rate += num_after(p, l, "\"count\":");
-					else
-						lost_ring += num_after(p, l, "\"count\":");
-				}
-				lines++;
+				fn(p, nl - p, ctx);
 				p = nl + 1;
 			}
 			len = end - p;
@@ -830,9 +810,53 @@ static int cmd_log_scan(int argc, char **argv)
 	}
 	free(de);
 	free(buf);
+	if (torn)
+		*torn = len > 0;
+	return n;
+}
+
+struct scan {
+	unsigned long long lines, bad, ndeny, nlost, nagg, aggregated, lost_ring, lost_rate;
+};
+
+static void scan_line(const char *p, size_t l, void *ctx)
+{
+	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
+	static const char lost[] = "\"type\":\"events.lost\"";
+	static const char agg[] = "\"aggregate\":{\"count\":";
+	static const char rl[] = "\"reason\":\"rate limit\"";
+	struct scan *c = ctx;
+
+	if (l < 8 || memcmp(p, "{\"seq\":", 7) || strtoull(p + 7, NULL, 10) != c->lines)
+		c->bad++;
+	if (memmem(p, l, agg, sizeof(agg) - 1)) {
+		c->nagg++;
+		c->aggregated += num_after(p, l, agg);
+	} else if (memmem(p, l, deny, sizeof(deny) - 1)) {
+		c->ndeny++;
+	} else if (memmem(p, l, lost, sizeof(lost) - 1)) {
+		c->nlost++;
+		if (memmem(p, l, rl, sizeof(rl) - 1))
+			c->lost_rate += num_after(p, l, "\"count\":");
+		else
+			c->lost_ring += num_after(p, l, "\"count\":");
+	}
+	c->lines++;
+}
+
+static int cmd_log_scan(int argc, char **argv)
+{
+	struct scan c = { 0 };
+	unsigned long long bytes = 0;
+	int n, torn;
+
+	if (argc != 3)
+		die("usage: agbench log-scan LOGDIR");
+	n = log_lines(argv[2], scan_line, &c, &bytes, &torn);
 	printf("files=%d lines=%llu seq_bad=%llu deny_connects=%llu events_lost=%llu torn=%d bytes=%llu "
 	       "aggregates=%llu aggregated=%llu lost=%llu rate_limited=%llu\n",
-	       n, lines, bad, ndeny, nlost, len > 0, bytes, nagg, aggregated, lost_ring, lost_rate);
+	       n, c.lines, c.bad, c.ndeny, c.nlost, torn, bytes, c.nagg, c.aggregated, c.lost_ring,
+	       c.lost_rate);
 	return 0;
 }
 
@@ -866,18 +890,48 @@ static uint64_t rfc3339_ns(const char *p)
 #define LAT_BUCKET_NS	100000ull	/* histogram of 0.1 ms buckets ... */
 #define LAT_BUCKETS	100000		/* ... up to 10 s */
 
-static int cmd_latency(int argc, char **argv)
+struct lat {
+	unsigned long long *csize, *creal, n, uncovered, lines, *hist;
+	size_t nck, ci;
+	uint64_t maxl;
+};
+
+static void lat_line(const char *p, size_t l, void *ctx)
 {
 	static const char deny[] = "\"type\":\"network.connect\",\"decision\":\"deny\"";
 	static const char agg[] = "\"aggregate\":";
+	struct lat *c = ctx;
+	unsigned long long seq = c->lines++;
+	const char *t, *nl = p + l;
+
+	if (memmem(p, l, deny, sizeof(deny) - 1) && !memmem(p, l, agg, sizeof(agg) - 1) &&
+	    (t = memmem(p, l, "\"time\":\"", 8)) && t + 8 + 30 <= nl) {
+		uint64_t et = rfc3339_ns(t + 8), lat;
+
+		/* checkpoints come in seq order: the cursor only moves on */
+		while (c->ci < c->nck && c->csize[c->ci] <= seq)
+			c->ci++;
+		if (c->ci == c->nck || !et) {
+			c->uncovered++;
+		} else {
+			lat = c->creal[c->ci] > et ? c->creal[c->ci] - et : 0;
+			c->hist[lat / LAT_BUCKET_NS < LAT_BUCKETS ? lat / LAT_BUCKET_NS : LAT_BUCKETS]++;
+			if (lat > c->maxl)
+				c->maxl = lat;
+			c->n++;
+		}
+	}
+}
+
+static int cmd_latency(int argc, char **argv)
+{
 	static unsigned long long hist[LAT_BUCKETS + 1];
-	unsigned long long *csize = NULL, *creal = NULL, n = 0, uncovered = 0, lines = 0;
-	uint64_t maxl = 0;
-	size_t nck = 0, capck = 0, ci = 0, cap = 1 << 22, len = 0;
-	struct dirent **de;
-	char line[512], *buf;
+	struct lat c = { .hist = hist };
+	unsigned long long *csize = NULL, *creal = NULL, n;
+	uint64_t maxl;
+	size_t nck = 0, capck = 0;
+	char line[512];
 	FILE *f;
-	int nf;
 
 	if (argc != 4)
 		die("usage: agbench latency LOGDIR CKPT_OUT");
@@ -903,66 +957,12 @@ static int cmd_latency(int argc, char **argv)
 		creal[nck++] = rn;
 	}
 	fclose(f);
-	nf = scandir(argv[2], &de, entries_filter, alphasort);
-	if (nf < 0)
-		die("cannot read '%s': %s", argv[2], strerror(errno));
-	buf = malloc(cap);
-	if (!buf)
-		die("out of memory");
-	for (int i = 0; i < nf; i++) {
-		char path[4096];
-		int fd;
-
-		snprintf(path, sizeof(path), "%s/%s", argv[2], de[i]->d_name);
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0)
-			die("cannot open '%s': %s", path, strerror(errno));
-		for (;;) {
-			ssize_t r = read(fd, buf + len, cap - len);
-			char *p = buf, *nl, *end;
-
-			if (r < 0)
-				die("cannot read '%s': %s", path, strerror(errno));
-			if (r == 0)
-				break;
-			len += r;
-			end = buf + len;
-			while ((nl = memchr(p, '\n', end - p))) {
-				size_t l = nl - p;
-				unsigned long long seq = lines++;
-				const char *t;
-
-				if (memmem(p, l, deny, sizeof(deny) - 1) &&
-				    !memmem(p, l, agg, sizeof(agg) - 1) &&
-				    (t = memmem(p, l, "\"time\":\"", 8)) && t + 8 + 30 <= nl) {
-					uint64_t et = rfc3339_ns(t + 8), lat;
-
-					/* checkpoints come in seq order: the cursor only moves on */
-					while (ci < nck && csize[ci] <= seq)
-						ci++;
-					if (ci == nck || !et) {
-						uncovered++;
-					} else {
-						lat = creal[ci] > et ? creal[ci] - et : 0;
-						hist[lat / LAT_BUCKET_NS < LAT_BUCKETS ? lat / LAT_BUCKET_NS :
-						     LAT_BUCKETS]++;
-						if (lat > maxl)
-							maxl = lat;
-						n++;
-					}
-				}
-				p = nl + 1;
-			}
-			len = end - p;
-			memmove(buf, p, len);
-			if (len == cap)
-				die("a line of '%s' is longer than %zu bytes", path, cap);
-		}
-		close(fd);
-		free(de[i]);
-	}
-	free(de);
-	free(buf);
+	c.csize = csize;
+	c.creal = creal;
+	c.nck = nck;
+	log_lines(argv[2], lat_line, &c, NULL, NULL);
+	n = c.n;
+	maxl = c.maxl;
 	{
 		unsigned long long acc = 0, p50 = 0, p99 = 0;
 		bool h50 = false, h99 = false;
@@ -977,7 +977,7 @@ static int cmd_latency(int argc, char **argv)
 		/* a bucket's upper edge: the latency is at most that */
 		printf("n=%llu p50_ms=%.1f p99_ms=%.1f max_ms=%.1f uncovered=%llu checkpoints=%zu\n",
 		       n, (p50 + 1) * LAT_BUCKET_NS / 1e6, (p99 + 1) * LAT_BUCKET_NS / 1e6,
-		       maxl / 1e6, uncovered, nck);
+		       maxl / 1e6, c.uncovered, nck);
 	}
 	free(csize);
 	free(creal);
