@@ -115,8 +115,19 @@ ag_events() {
 	"$AG_BIN" events --state-dir "$AG_STATE" "$@"
 }
 
+# ag_tmpfile VAR: a new temporary file, its name in VAR; removed when the
+# test exits, also when it fails before it could remove it itself.
+ag_tmpfile() {
+	_f=$(mktemp /tmp/agentguard-test-file.XXXXXX) || exit 1
+	AG_TMPFILES="${AG_TMPFILES:-} $_f"
+	trap ag_cleanup EXIT
+	eval "$1=\$_f"
+}
+
 ag_cleanup() {
 	rc=$?
+	# shellcheck disable=SC2086 # a list of names without spaces
+	[ -z "${AG_TMPFILES:-}" ] || rm -f $AG_TMPFILES
 	ag_stop_daemon
 	for p in $AG_PIDS; do kill "$p" 2>/dev/null; done
 	for p in $AG_PIDS; do wait "$p" 2>/dev/null; done

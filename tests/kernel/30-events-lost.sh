@@ -7,7 +7,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 . tests/lib.sh
-cfg=$(mktemp /tmp/agentguard-cfg.XXXXXX)
+ag_tmpfile cfg
 printf 'ringBufferBytes: 65536\naggregateWindowMs: 0\n' >"$cfg"
 ag_start_daemon tests/kernel/manifests "$cfg"
 rm -f "$cfg"

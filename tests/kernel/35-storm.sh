@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.." || exit 1
 
 # storm_cfg TEXT: a daemon config file with TEXT
 storm_cfg() {
-	cfg=$(mktemp /tmp/agentguard-cfg.XXXXXX)
+	ag_tmpfile cfg
 	printf '%s\n' "$1" >"$cfg"
 }
 

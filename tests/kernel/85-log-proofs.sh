@@ -19,10 +19,9 @@ else
 	exit 1
 fi
 
-cfg=$(mktemp /tmp/agentguard-85.XXXXXX)
+ag_tmpfile cfg
 printf 'logRotateBytes: 4096\n' >"$cfg"
 ag_start_daemon tests/kernel/manifests "$cfg"
-mv "$cfg" "$AG_TMP/rotate.yaml"
 LOG=$AG_STATE/log
 VKEY=$AG_STATE/keys/log.vkey
 P=$AGPROBE
