@@ -220,6 +220,17 @@ static void print_text(FILE *out, json_t *e)
 	}
 	put_field(out, "rule=", str_at(e, "rule", NULL));
 	put_field(out, "reason=", str_at(e, "reason", NULL));
+	{
+		/* an aggregate: the same decision, repeated count more times */
+		json_t *agg = json_object_get(e, "aggregate");
+		json_t *n = agg ? json_object_get(agg, "count") : NULL;
+
+		if (json_is_integer(n)) {
+			fprintf(out, " repeated=%" JSON_INTEGER_FORMAT, json_integer_value(n));
+			put_field(out, "first=", str_at(agg, "first", NULL));
+			put_field(out, "last=", str_at(agg, "last", NULL));
+		}
+	}
 	putc('\n', out);
 }
 

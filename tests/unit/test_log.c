@@ -1273,6 +1273,7 @@ static const char *ev_lines[] = {
 	"{\"seq\":4,\"time\":\"2026-11-29T09:12:04.000000001Z\",\"host\":\"h\",\"type\":\"events.lost\",\"count\":3}",
 	"{\"seq\":5,\"time\":\"2026-11-29T09:12:05.000000001Z\",\"host\":\"h\",\"type\":\"process.exec\",\"decision\":\"allow\",\"agent\":{\"name\":\"a\"},\"process\":{\"pid\":7,\"comm\":\"ev\\nil\\u001b[31m\"},\"target\":{\"path\":\"/usr/bin/x\"}}",
 	"{\"seq\":6,\"time\":\"2026-11-29T09:12:06.000000001Z\",\"host\":\"h\",\"type\":\"process.exit\",\"agent\":{\"name\":\"b\"},\"process\":{\"pid\":8,\"comm\":\"sh\"},\"exit_code\":3}",
+	"{\"seq\":7,\"time\":\"2026-11-29T09:12:07.5Z\",\"host\":\"h\",\"type\":\"file.open\",\"decision\":\"deny\",\"agent\":{\"name\":\"c\"},\"target\":{\"path\":\"/etc/shadow\",\"access\":\"read\"},\"rule\":\"files.deny[0]\",\"aggregate\":{\"count\":41,\"first\":\"2026-11-29T09:12:07.1Z\",\"last\":\"2026-11-29T09:12:07.5Z\"}}",
 };
 #define N_EV (sizeof(ev_lines) / sizeof(ev_lines[0]))
 
@@ -1305,7 +1306,7 @@ static void test_events(void **state)
 
 	run_cmd(&r, 3, (char *[]){ "events", "--state-dir", s, NULL }, cmd_events);
 	assert_int_equal(r.rc, 0);
-	want_lines(r.out, (int[]){ 0, 1, 2, 3, 4, 5, 6 }, 7);
+	want_lines(r.out, (int[]){ 0, 1, 2, 3, 4, 5, 6, 7 }, 8);
 	assert_string_equal(r.err, "");
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--agent", "a", NULL }, cmd_events);
 	want_lines(r.out, (int[]){ 1, 3, 5 }, 3);
@@ -1314,7 +1315,7 @@ static void test_events(void **state)
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--type", "network", NULL }, cmd_events);
 	assert_string_equal(r.out, "");
 	run_cmd(&r, 4, (char *[]){ "events", "--state-dir", s, "--type=file.open", NULL }, cmd_events);
-	want_lines(r.out, (int[]){ 2 }, 1);
+	want_lines(r.out, (int[]){ 2, 7 }, 2);
 	run_cmd(&r, 7, (char *[]){ "events", "--state-dir", s, "--type", "network.", "--agent",
 				   "b", NULL }, cmd_events);
 	assert_string_equal(r.out, "");
@@ -1329,7 +1330,9 @@ static void test_events(void **state)
 		"2026-11-29T09:12:04.000000001Z events.lost count=3\n"
 		"2026-11-29T09:12:05.000000001Z process.exec allow agent=a "
 		"proc=ev\\nil\\x1b[31m[7] /usr/bin/x\n"
-		"2026-11-29T09:12:06.000000001Z process.exit agent=b proc=sh[8] exit_code=3\n");
+		"2026-11-29T09:12:06.000000001Z process.exit agent=b proc=sh[8] exit_code=3\n"
+		"2026-11-29T09:12:07.5Z file.open deny agent=c read /etc/shadow rule=files.deny[0] "
+		"repeated=41 first=2026-11-29T09:12:07.1Z last=2026-11-29T09:12:07.5Z\n");
 	/* --format ocsf, --since-seq, --unsealed: tests/unit/test_events.c */
 	/* errors */
 	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "xml", NULL }, cmd_events);
@@ -1405,7 +1408,7 @@ static void test_events_follow(void **state)
 	append_n(l, 2);
 	assert_int_equal(log__commit(l), 0);
 	len = read_until(p[0], buf, sizeof(buf), len, N_EV + 2);
-	assert_non_null(strstr(buf, "process.exec allow agent=agent-1\n"));
+	assert_non_null(strstr(buf, "process.exec allow agent=agent-2\n"));
 	append_n(l, 100);	/* ~4 more files */
 	assert_int_equal(log__commit(l), 0);
 	log__close(l);
