@@ -25,28 +25,15 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include "testfs.h"
 #include <jansson.h>
 
 #include "cli.h"
 #include "log.h"
 
-static int rm_cb(const char *p, const struct stat *st, int flag, struct FTW *f)
-{
-	return remove(p);
-}
-
 static char *mkstate(void)
 {
-	char *s = strdup("/tmp/test_events.XXXXXX");
-
-	assert_non_null(mkdtemp(s));
-	return s;
-}
-
-static void rm_rf(char *s)
-{
-	nftw(s, rm_cb, 16, FTW_DEPTH | FTW_PHYS);
-	free(s);
+	return mkstate_from("/tmp/test_events.XXXXXX");
 }
 
 static struct ag_log *open_log(const char *s)
@@ -75,58 +62,17 @@ static void append(struct ag_log *l, uint64_t from, uint64_t to)
 	}
 }
 
-struct out {
-	int rc;
-	char *out, *err;
-};
-
-static char *slurp(int fd)
+static void run(struct run_out *r, const char *state, ...)
 {
-	off_t n = lseek(fd, 0, SEEK_END);
-	char *b = malloc(n + 1);
-
-	assert_non_null(b);
-	assert_int_equal(pread(fd, b, n, 0), n);
-	b[n] = 0;
-	return b;
-}
-
-static void run(struct out *r, const char *state, ...)
-{
-	char fo[] = "/tmp/test_events.outXXXXXX", fe[] = "/tmp/test_events.errXXXXXX";
 	char *argv[16] = { "events", "--state-dir", (char *)state };
-	int argc = 3, o = mkstemp(fo), e = mkstemp(fe), so, se;
+	int argc = 3;
 	va_list ap;
 
 	va_start(ap, state);
 	while ((argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	dup2(o, 1);
-	dup2(e, 2);
-	r->rc = cmd_events(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	r->out = slurp(o);
-	r->err = slurp(e);
-	close(o);
-	close(e);
-	unlink(fo);
-	unlink(fe);
-}
-
-static void done(struct out *r)
-{
-	free(r->out);
-	free(r->err);
+	run_capture(r, cmd_events, argc, argv);
 }
 
 /* out holds exactly the entries from..to-1, one per line, in order */
@@ -152,7 +98,7 @@ static void test_sealed_and_since(void **state)
 {
 	char *s = mkstate();
 	struct ag_log *l = open_log(s);
-	struct out r;
+	struct run_out r = { 0 };
 
 	append(l, 0, 10);
 	assert_int_equal(log__commit(l), 0);
@@ -163,41 +109,41 @@ static void test_sealed_and_since(void **state)
 	assert_int_equal(r.rc, 0);
 	want_seqs(r.out, 0, 10);
 	assert_string_equal(r.err, "");
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--unsealed", NULL);
 	want_seqs(r.out, 0, 15);
-	done(&r);
+	run_out__free(&r);
 	/* --since-seq N: the entries after N */
 	run(&r, s, "--since-seq", "3", NULL);
 	assert_int_equal(r.rc, 0);
 	want_seqs(r.out, 4, 10);
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq=0", NULL);
 	want_seqs(r.out, 1, 10);
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq", "9", NULL);	/* caught up */
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "");
-	done(&r);
+	run_out__free(&r);
 	/* past the sealed end but written: nothing yet (a follower waits) */
 	run(&r, s, "--since-seq", "12", NULL);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "");
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq", "12", "--unsealed", NULL);
 	want_seqs(r.out, 13, 15);
-	done(&r);
+	run_out__free(&r);
 	/* past every entry: another log, or one that was cut */
 	run(&r, s, "--since-seq", "15", NULL);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
 	assert_string_equal(r.err, "agentguard: events: --since-seq 15 is beyond the end of the "
 			    "log (its last entry is 14)\n");
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq", "15", "--follow", NULL);
 	assert_int_equal(r.rc, 1);
-	done(&r);
+	run_out__free(&r);
 	/* not a seq */
 	{
 		static const char *const bad[] = { "abc", "-1", "", "+3", "3x", "1e3",
@@ -211,34 +157,36 @@ static void test_sealed_and_since(void **state)
 			snprintf(want, sizeof(want), "agentguard: events: invalid --since-seq '%s' "
 				 "(expected the seq of an entry: a number from 0)\n", bad[i]);
 			assert_string_equal(r.err, want);
-			done(&r);
+			run_out__free(&r);
 		}
 	}
 	run(&r, s, "--since-seq", NULL);
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: events: option '--since-seq' needs a value\n");
-	done(&r);
+	run_out__free(&r);
 	log__close(l);
 	rm_rf(s);
+	free(s);
 }
 
 static void test_empty_log(void **state)
 {
 	char *s = mkstate();
 	struct ag_log *l = open_log(s);
-	struct out r;
+	struct run_out r = { 0 };
 
 	log__close(l);
 	run(&r, s, NULL);
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, "");
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq", "0", NULL);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "agentguard: events: --since-seq 0 is beyond the end of the "
 			    "log (it has no entries)\n");
-	done(&r);
+	run_out__free(&r);
 	rm_rf(s);
+	free(s);
 }
 
 static long entry_files(const char *s, char ***names, uint64_t **firsts)
@@ -254,7 +202,7 @@ static void test_rotation_and_gaps(void **state)
 	char *s = mkstate(), **names, path[4300];
 	struct ag_log *l = open_log(s);
 	uint64_t *firsts;
-	struct out r;
+	struct run_out r = { 0 };
 	long n;
 
 	assert_int_equal(log__set_rotate_bytes(l, 4096), 0);
@@ -272,7 +220,7 @@ static void test_rotation_and_gaps(void **state)
 		if (r.rc)
 			fail_msg("--since-seq %s: %s", since, r.err);
 		want_seqs(r.out, firsts[i] + 2, 300);
-		done(&r);
+		run_out__free(&r);
 	}
 	/* a file in the middle is gone: what precedes, then an error */
 	snprintf(path, sizeof(path), "%s/log/%s", s, names[2]);
@@ -288,7 +236,7 @@ static void test_rotation_and_gaps(void **state)
 			 (unsigned long long)firsts[2], (unsigned long long)firsts[3] - 1);
 		assert_string_equal(r.err, want);
 	}
-	done(&r);
+	run_out__free(&r);
 	/* the oldest files are gone (retention): the log starts later; a
 	 * reader whose next entry was in them is told, not skipped ahead */
 	for (int i = 0; i < 2; i++) {
@@ -298,7 +246,7 @@ static void test_rotation_and_gaps(void **state)
 	run(&r, s, NULL);
 	assert_int_equal(r.rc, 0);
 	want_seqs(r.out, firsts[3], 300);
-	done(&r);
+	run_out__free(&r);
 	run(&r, s, "--since-seq", "5", NULL);
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
@@ -311,7 +259,7 @@ static void test_rotation_and_gaps(void **state)
 			 (unsigned long long)firsts[3], (unsigned long long)firsts[3] - 1);
 		assert_string_equal(r.err, want);
 	}
-	done(&r);
+	run_out__free(&r);
 	{
 		char since[24];
 
@@ -319,13 +267,14 @@ static void test_rotation_and_gaps(void **state)
 		run(&r, s, "--since-seq", since, NULL);
 		assert_int_equal(r.rc, 0);
 		want_seqs(r.out, firsts[3], 300);
-		done(&r);
+		run_out__free(&r);
 	}
 	for (long i = 0; i < n; i++)
 		free(names[i]);
 	free(names);
 	free(firsts);
 	rm_rf(s);
+	free(s);
 }
 
 static double now(void)
@@ -417,13 +366,14 @@ static void test_follow_since(void **state)
 	close(p[0]);
 	free(buf);
 	rm_rf(s);
+	free(s);
 }
 
 static void test_ocsf_origin(void **state)
 {
 	char *s = mkstate();
 	struct ag_log *l = open_log(s);
-	struct out r;
+	struct run_out r = { 0 };
 	json_t *o;
 
 	append(l, 0, 8);
@@ -440,8 +390,9 @@ static void test_ocsf_origin(void **state)
 	assert_int_equal(json_integer_value(json_object_get(o, "class_uid")), 4001);
 	assert_int_equal(json_integer_value(json_object_get(o, "activity_id")), 5);
 	json_decref(o);
-	done(&r);
+	run_out__free(&r);
 	rm_rf(s);
+	free(s);
 }
 
 int main(void)

@@ -1135,46 +1135,11 @@ static void test_verify_concurrent(void **state)
 
 /* ---- the command -------------------------------------------------------- */
 
-struct run_out {
-	int rc;
-	char out[4096];
-	char err[4096];
-};
-
-static void run_cmd(struct run_out *r, int argc, char **argv, int (*cmd)(int, char **))
-{
-	char fo[] = "/tmp/test_log.outXXXXXX", fe[] = "/tmp/test_log.errXXXXXX";
-	int o = mkstemp(fo), e = mkstemp(fe), so, se;
-	ssize_t n;
-
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	dup2(o, 1);
-	dup2(e, 2);
-	r->rc = cmd(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	n = pread(o, r->out, sizeof(r->out) - 1, 0);
-	r->out[n > 0 ? n : 0] = '\0';
-	n = pread(e, r->err, sizeof(r->err) - 1, 0);
-	r->err[n > 0 ? n : 0] = '\0';
-	close(o);
-	close(e);
-	unlink(fo);
-	unlink(fe);
-}
-
 static void test_cmd_log(void **state)
 {
 	char *s = mkstate(), *ld = path_of(s, "log"), *vk, *vkp, want[256], b64[48];
 	struct log_verify_result res;
-	struct run_out r;
+	struct run_out r = { 0 };
 
 	build_standard(s);
 	assert_int_equal(verify(s, &res), 0);
@@ -1182,28 +1147,28 @@ static void test_cmd_log(void **state)
 	snprintf(want, sizeof(want), "ok: 25 entries, 2 checkpoints, root %s\n"
 		 "unsealed: entries 20..24 are not covered by a checkpoint\n", b64);
 
-	run_cmd(&r, 4, (char *[]){ "log", "verify", "--state-dir", s, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 4, (char *[]){ "log", "verify", "--state-dir", s, NULL });
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, want);
 	assert_string_equal(r.err, "");
 	/* LOGDIR, --state-dir=, --key FILE, --key STRING give the same */
-	run_cmd(&r, 3, (char *[]){ "log", "verify", ld, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", ld, NULL });
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, want);
 	{
 		char *opt;
 
 		assert_true(asprintf(&opt, "--state-dir=%s", s) > 0);
-		run_cmd(&r, 3, (char *[]){ "log", "verify", opt, NULL }, cmd_log);
+		run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", opt, NULL });
 		assert_string_equal(r.out, want);
 		free(opt);
 	}
 	vkp = path_of(s, "keys/log.vkey");
-	run_cmd(&r, 5, (char *[]){ "log", "verify", ld, "--key", vkp, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 5, (char *[]){ "log", "verify", ld, "--key", vkp, NULL });
 	assert_string_equal(r.out, want);
 	vk = vkey_of(s);
 	vk[strlen(vk) - 1] = '\0';
-	run_cmd(&r, 5, (char *[]){ "log", "verify", ld, "--key", vk, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 5, (char *[]){ "log", "verify", ld, "--key", vk, NULL });
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out, want);
 
@@ -1213,45 +1178,45 @@ static void test_cmd_log(void **state)
 
 		log__close(l);
 	}
-	run_cmd(&r, 3, (char *[]){ "log", "verify", ld, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", ld, NULL });
 	assert_int_equal(r.rc, 0);
 	assert_true(strncmp(r.out, "ok: 25 entries, 3 checkpoints, root ", 36) == 0);
 	assert_int_equal(strlen(r.out), 36 + 44 + 1);
 
 	/* a failure */
 	tamper_lines(s, t_swap);
-	run_cmd(&r, 3, (char *[]){ "log", "verify", ld, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", ld, NULL });
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "FAIL: entry 3: has seq 4 (a line was deleted, "
 			    "inserted or moved)\n");
 
 	/* usage */
-	run_cmd(&r, 3, (char *[]){ "log", "verify", "--x", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", "--x", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: log verify: unknown option '--x'\n");
-	run_cmd(&r, 3, (char *[]){ "log", "verify", "--key", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", "--key", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: log verify: option '--key' needs a value\n");
-	run_cmd(&r, 5, (char *[]){ "log", "verify", "--state-dir", s, ld, NULL }, cmd_log);
+	run_capture(&r, cmd_log, 5, (char *[]){ "log", "verify", "--state-dir", s, ld, NULL });
 	assert_int_equal(r.rc, 2);
-	run_cmd(&r, 3, (char *[]){ "log", "verify", "--help", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", "--help", NULL });
 	assert_int_equal(r.rc, 0);
 	assert_true(strncmp(r.out, "usage: agentguard log verify", 28) == 0);
-	run_cmd(&r, 2, (char *[]){ "log", "--help", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 2, (char *[]){ "log", "--help", NULL });
 	assert_int_equal(r.rc, 0);
 	assert_true(strncmp(r.out, "usage: agentguard log <command>", 31) == 0);
-	run_cmd(&r, 1, (char *[]){ "log", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 1, (char *[]){ "log", NULL });
 	assert_int_equal(r.rc, 2);
-	run_cmd(&r, 2, (char *[]){ "log", "frob", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 2, (char *[]){ "log", "frob", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: log: unknown command 'frob'\n");
 	/* errors that stop verification */
-	run_cmd(&r, 3, (char *[]){ "log", "verify", "/nonexistent/log", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 3, (char *[]){ "log", "verify", "/nonexistent/log", NULL });
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.out, "");
 	assert_true(strncmp(r.err, "agentguard: log verify: cannot read "
 			    "'/nonexistent/log/../keys/log.vkey'", 70) == 0);
-	run_cmd(&r, 5, (char *[]){ "log", "verify", ld, "--key", "garbage", NULL }, cmd_log);
+	run_capture(&r, cmd_log, 5, (char *[]){ "log", "verify", ld, "--key", "garbage", NULL });
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "agentguard: log verify: invalid verifier key\n");
 	free(vk);
@@ -1302,24 +1267,24 @@ static void want_lines(const char *out, const int *idx, size_t n)
 static void test_events(void **state)
 {
 	char *s = events_log();
-	struct run_out r;
+	struct run_out r = { 0 };
 
-	run_cmd(&r, 3, (char *[]){ "events", "--state-dir", s, NULL }, cmd_events);
+	run_capture(&r, cmd_events, 3, (char *[]){ "events", "--state-dir", s, NULL });
 	assert_int_equal(r.rc, 0);
 	want_lines(r.out, (int[]){ 0, 1, 2, 3, 4, 5, 6, 7 }, 8);
 	assert_string_equal(r.err, "");
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--agent", "a", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 5, (char *[]){ "events", "--state-dir", s, "--agent", "a", NULL });
 	want_lines(r.out, (int[]){ 1, 3, 5 }, 3);
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--type", "network.", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 5, (char *[]){ "events", "--state-dir", s, "--type", "network.", NULL });
 	want_lines(r.out, (int[]){ 1, 3 }, 2);
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--type", "network", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 5, (char *[]){ "events", "--state-dir", s, "--type", "network", NULL });
 	assert_string_equal(r.out, "");
-	run_cmd(&r, 4, (char *[]){ "events", "--state-dir", s, "--type=file.open", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 4, (char *[]){ "events", "--state-dir", s, "--type=file.open", NULL });
 	want_lines(r.out, (int[]){ 2, 7 }, 2);
-	run_cmd(&r, 7, (char *[]){ "events", "--state-dir", s, "--type", "network.", "--agent",
-				   "b", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 7, (char *[]){ "events", "--state-dir", s, "--type", "network.", "--agent",
+				   "b", NULL });
 	assert_string_equal(r.out, "");
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "text", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 5, (char *[]){ "events", "--state-dir", s, "--format", "text", NULL });
 	assert_int_equal(r.rc, 0);
 	assert_string_equal(r.out,
 		"2026-11-29T09:12:00.000000001Z daemon.start\n"
@@ -1335,20 +1300,20 @@ static void test_events(void **state)
 		"repeated=41 first=2026-11-29T09:12:07.1Z last=2026-11-29T09:12:07.5Z\n");
 	/* --format ocsf, --since-seq, --unsealed: tests/unit/test_events.c */
 	/* errors */
-	run_cmd(&r, 5, (char *[]){ "events", "--state-dir", s, "--format", "xml", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 5, (char *[]){ "events", "--state-dir", s, "--format", "xml", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: events: unknown format 'xml' (expected json, "
 			    "ocsf or text)\n");
-	run_cmd(&r, 2, (char *[]){ "events", "--bogus", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 2, (char *[]){ "events", "--bogus", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: events: unknown option '--bogus'\n");
-	run_cmd(&r, 2, (char *[]){ "events", "--agent", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 2, (char *[]){ "events", "--agent", NULL });
 	assert_int_equal(r.rc, 2);
 	assert_string_equal(r.err, "agentguard: events: option '--agent' needs a value\n");
-	run_cmd(&r, 2, (char *[]){ "events", "--help", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 2, (char *[]){ "events", "--help", NULL });
 	assert_int_equal(r.rc, 0);
 	assert_true(strncmp(r.out, "usage: agentguard events", 24) == 0);
-	run_cmd(&r, 3, (char *[]){ "events", "--state-dir", "/nonexistent", NULL }, cmd_events);
+	run_capture(&r, cmd_events, 3, (char *[]){ "events", "--state-dir", "/nonexistent", NULL });
 	assert_int_equal(r.rc, 1);
 	assert_string_equal(r.err, "agentguard: events: cannot read '/nonexistent/log': "
 			    "No such file or directory\n");

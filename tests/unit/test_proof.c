@@ -498,41 +498,13 @@ static void test_node_store(void **state)
 
 /* ---- commands ---------------------------------------------------------- */
 
-struct run_out {
-	int rc;
-	char out[65536];
-	char err[4096];
-};
-
 static void run_cmd(struct run_out *r, char **argv)
 {
-	char fo[] = "/tmp/test_proof.outXXXXXX", fe[] = "/tmp/test_proof.errXXXXXX";
-	int o = mkstemp(fo), e = mkstemp(fe), so, se, argc = 0;
-	ssize_t n;
+	int argc = 0;
 
 	while (argv[argc])
 		argc++;
-	fflush(stdout);
-	fflush(stderr);
-	so = dup(1);
-	se = dup(2);
-	dup2(o, 1);
-	dup2(e, 2);
-	r->rc = cmd_log(argc, argv);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(so, 1);
-	dup2(se, 2);
-	close(so);
-	close(se);
-	n = pread(o, r->out, sizeof(r->out) - 1, 0);
-	r->out[n > 0 ? n : 0] = '\0';
-	n = pread(e, r->err, sizeof(r->err) - 1, 0);
-	r->err[n > 0 ? n : 0] = '\0';
-	close(o);
-	close(e);
-	unlink(fo);
-	unlink(fe);
+	run_capture(r, cmd_log, argc, argv);
 }
 
 #define RUN(r, ...) run_cmd(r, (char *[]){ "log", __VA_ARGS__, NULL })
@@ -573,7 +545,7 @@ static void test_cmd_proof(void **state)
 	char *s = mkstate(), *ld = path_of(s, "log");
 	struct merkle_hasher *h = merkle_hasher__new();
 	uint8_t path[MERKLE_PROOF_MAX][H], leaf[H], root[H], r1[H];
-	struct run_out r;
+	struct run_out r = { 0 };
 	uint64_t n;
 	uint8_t (*lv)[H];
 	json_t *o;
@@ -789,7 +761,7 @@ static void test_verify_since(void **state)
 	struct log_verify_result res;
 	struct note_verifier *v;
 	struct checkpoint cp, fork_cp, big_cp;
-	struct run_out r;
+	struct run_out r = { 0 };
 	size_t len;
 
 	build_log(s);
@@ -982,7 +954,7 @@ static void test_retention(void **state)
 	struct log_retention plan;
 	struct log_verify_result res;
 	struct ag_log *l = open_ok(s, NULL);
-	struct run_out r;
+	struct run_out r = { 0 };
 	uint64_t removed, first_removed;
 
 	assert_int_equal(log__set_retention(l, 0, arch), -EINVAL);

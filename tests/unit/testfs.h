@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
  * testfs.h: file helpers for the unit tests that work on a state directory
- * (test_log.c, test_proof.c). Include after <cmocka.h>. Every helper fails
- * the test on error.
+ * (test_log.c, test_proof.c, test_events.c), and run_capture() for the CLI
+ * commands. Include after <cmocka.h>. Every helper fails the test on error.
  */
 #ifndef AG_TESTFS_H
 #define AG_TESTFS_H
@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int testfs_rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -92,6 +93,63 @@ static inline void spit_rel(const char *state, const char *rel, const void *data
 
 	spit(p, data, len);
 	free(p);
+}
+
+/* What a command printed, and its exit status. Zero it before the first
+ * run_capture(); run_out__free() at the end. */
+struct run_out {
+	int rc;
+	char *out, *err;
+};
+
+static inline char *testfs_read_fd(int fd)
+{
+	off_t n = lseek(fd, 0, SEEK_END);
+	char *b = malloc(n > 0 ? n + 1 : 1);
+
+	assert_non_null(b);
+	assert_true(n >= 0);
+	assert_int_equal(pread(fd, b, n, 0), n);
+	b[n] = '\0';
+	return b;
+}
+
+static inline void run_out__free(struct run_out *r)
+{
+	free(r->out);
+	free(r->err);
+	r->out = r->err = NULL;
+}
+
+/* cmd(argc, argv) (a cmd_* of the CLI) with its stdout and stderr captured
+ * into r->out and r->err (the previous ones are freed). */
+static inline void run_capture(struct run_out *r, int (*cmd)(int, char **), int argc,
+			       char **argv)
+{
+	char fo[] = "/tmp/agentguard-unit.outXXXXXX", fe[] = "/tmp/agentguard-unit.errXXXXXX";
+	int o = mkstemp(fo), e = mkstemp(fe), so, se;
+
+	assert_true(o >= 0 && e >= 0);
+	run_out__free(r);
+	fflush(stdout);
+	fflush(stderr);
+	so = dup(1);
+	se = dup(2);
+	dup2(o, 1);
+	dup2(e, 2);
+	r->rc = cmd(argc, argv);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(so, 1);
+	dup2(se, 2);
+	close(so);
+	close(se);
+	r->out = testfs_read_fd(o);
+	r->err = testfs_read_fd(e);
+	close(o);
+	close(e);
+	unlink(fo);
+	unlink(fe);
 }
 
 #endif
